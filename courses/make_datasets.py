@@ -517,6 +517,7 @@ def make_all(root: Path) -> list[Path]:
     ptdl = root / "phan-tich-du-lieu" / "source"
     kns = root / "ky-nang-so" / "source"
     ptdl_02_registrations(ptdl / "02-lam-sach-du-lieu" / "data" / "dang_ky_hoc_vien.csv")
+    write_provinces(ptdl / "02-lam-sach-du-lieu" / "data" / "tinh_thanh.csv")
     ptdl_03_classes(ptdl / "03-nhom-gop-xoay" / "data")
     ptdl_04_monthly(ptdl / "04-bieu-do" / "data" / "ho_so_theo_thang.csv")
     ptdl_05_processing(ptdl / "05-thong-ke-mo-ta" / "data" / "thoi_gian_xu_ly.csv")
