@@ -1,0 +1,199 @@
+"""TruongSoAuthenticator: nativeauthenticator with the school's directory behind it.
+
+What we keep from nativeauthenticator: bcrypt hashes in its `users_info` table, its lock-out after repeated
+failures, its password-strength checks. What we change:
+- the password check (bcrypt, ~0.25 s) and all database work run in a thread, not on the hub's event loop;
+- it uses short sessions on the directory database instead of JupyterHub's shared session (deprecated, and
+  a long-lived session would never see passwords the CLI changes);
+- classes become JupyterHub groups and teaching becomes roles (`manage_groups`, `manage_roles`), re-read at
+  every login and every `auth_refresh_age` seconds;
+- no self sign-up, Vietnamese-first pages, and a forced password change for imported accounts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.orm import UserInfo
+from sqlalchemy.orm import Session
+from tornado import web
+from traitlets import Bool, Unicode, default
+
+from hub.blocking import run_blocking
+from hub.directory.accounts import (
+    CHOSEN_PASSWORD_ROUNDS,
+    USERNAME_PATTERN,
+    hash_password,
+    is_valid_username,
+    normalize_username,
+)
+from hub.directory.db import Directory
+from hub.directory.membership import Membership, managed_roles, membership_of
+from hub.directory.models import Person
+
+
+class TruongSoAuthenticator(NativeAuthenticator):
+    directory_url = Unicode(
+        help="SQLAlchemy URL of the Trường Số directory database (people, classes, password hashes).",
+    ).tag(config=True)
+
+    @default("manage_groups")
+    def _default_manage_groups(self) -> bool:
+        return True
+
+    @default("manage_roles")
+    def _default_manage_roles(self) -> bool:
+        return True
+
+    @default("allow_all")
+    def _default_allow_all(self) -> bool:
+        # Anyone with a login record in the directory may log in; there is no sign-up to guard against.
+        return True
+
+    @default("enable_signup")
+    def _default_enable_signup(self) -> bool:
+        return False
+
+    @default("username_pattern")
+    def _default_username_pattern(self) -> str:
+        return USERNAME_PATTERN
+
+    @default("db")
+    def _no_shared_db(self) -> None:
+        # nativeauthenticator methods that would touch JupyterHub's session are all overridden here.
+        return None
+
+    refresh_pre_spawn = Bool(True, help="Re-read classes and roles before every spawn.").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        # add_new_table=False: `truongso up` prepares the schema (hub.directory.db.ensure_schema).
+        super().__init__(add_new_table=False, **kwargs)
+        self._directory: Directory | None = None
+
+    @property
+    def directory(self) -> Directory:
+        if self._directory is None:
+            self._directory = Directory(self.directory_url)
+        return self._directory
+
+    def normalize_username(self, username: str) -> str:
+        return super().normalize_username(normalize_username(username))
+
+    def validate_username(self, username: str) -> bool:
+        return is_valid_username(username) and super().validate_username(username)
+
+    # -- login -----------------------------------------------------------------------------------
+
+    async def authenticate(self, handler: web.RequestHandler, data: dict[str, str]) -> dict | None:
+        username = self.normalize_username(data.get("username", ""))
+        password = data.get("password", "")
+        if not password or not self.validate_username(username):
+            return None
+        if self.allowed_failed_logins and self.is_blocked(username):
+            return None
+        model = await run_blocking(self._check_credentials, username, password)
+        if model is None:
+            self.add_login_attempt(username)
+            return None
+        self.successful_login(username)
+        return model
+
+    def _check_credentials(self, username: str, password: str) -> dict | None:
+        with self.directory.session() as session:
+            info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
+            if info is None or not info.is_authorized or not info.is_valid_password(password):
+                return None
+            membership = membership_of(session, username)
+        return self._auth_model(username, membership)
+
+    @staticmethod
+    def _auth_model(username: str, membership: Membership | None) -> dict | None:
+        if membership is None:  # a login without a person record: refuse rather than guess
+            return None
+        return {
+            "name": username,
+            "admin": membership.admin,
+            "groups": membership.groups,
+            "roles": membership.roles,
+        }
+
+    async def refresh_user(self, user: Any, handler: web.RequestHandler | None = None) -> dict | bool:
+        def read() -> dict | None:
+            with self.directory.session() as session:
+                return self._auth_model(user.name, membership_of(session, user.name))
+
+        model = await run_blocking(read)
+        return model if model is not None else False  # False: removed from the directory, log in again
+
+    async def load_managed_roles(self) -> list[dict]:
+        def read() -> list[dict]:
+            with self.directory.session() as session:
+                return managed_roles(session)
+
+        return await run_blocking(read)
+
+    def seconds_locked(self, username: str) -> int:
+        """Seconds until a locked account may try again (0 when not locked)."""
+        username = self.normalize_username(username)
+        if not (self.allowed_failed_logins and self.is_blocked(username)):
+            return 0
+        from datetime import datetime
+
+        waited = (datetime.now() - self.login_attempts[username]["time"]).total_seconds()
+        return max(1, int(self.seconds_before_next_try - waited))
+
+    # -- first-login password change ---------------------------------------------------------------
+
+    async def must_change_password(self, username: str) -> bool:
+        def read() -> bool:
+            with self.directory.session() as session:
+                person = session.get(Person, username)
+                return bool(person and person.must_change_password)
+
+        return await run_blocking(read)
+
+    async def change_own_password(self, username: str, old: str, new: str) -> str | None:
+        """Change a password; returns None on success or the key of the reason it was refused."""
+        if new != new.strip() or not self.is_password_strong(new):
+            return "weak"
+        if new.lower() == username.lower() or new == old:
+            return "weak"
+
+        def change(session: Session) -> str | None:
+            info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
+            if info is None or not info.is_valid_password(old):
+                return "wrong_old"
+            info.password = hash_password(new, CHOSEN_PASSWORD_ROUNDS)
+            person = session.get(Person, username)
+            if person is not None:
+                person.must_change_password = False
+            return None
+
+        def run() -> str | None:
+            with self.directory.session() as session:
+                return change(session)
+
+        return await run_blocking(run)
+
+    async def delete_user(self, user: Any) -> None:
+        # Deleting a hub user removes their login; the person record stays (certificates refer to it).
+        def delete() -> None:
+            with self.directory.session() as session:
+                session.query(UserInfo).filter(UserInfo.username == user.name).delete()
+
+        self.allowed_users.discard(user.name)
+        await run_blocking(delete)
+
+    async def pre_spawn_start(self, user: Any, spawner: Any) -> None:
+        if await self.must_change_password(user.name):
+            raise web.HTTPError(
+                403,
+                "Bạn cần đổi mật khẩu trước khi mở không gian làm việc. "
+                "/ Change your password before starting your workspace.",
+            )
+
+    def get_handlers(self, app: Any) -> list[tuple[str, type]]:
+        from hub.auth.handlers import ChangePasswordHandler, LoginHandler
+
+        return [(r"/login", LoginHandler), (r"/change-password", ChangePasswordHandler)]

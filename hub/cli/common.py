@@ -1,0 +1,46 @@
+"""Pieces the verbs share: the data-directory option and opening the directory database."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hub.directory.db import Directory, DirectoryError
+from hub.i18n import UserError
+from hub.settings import HubSettings, SettingsError
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default="data",
+        type=Path,
+        help="thư mục dữ liệu / data directory (default: ./data)",
+    )
+
+
+def load_settings(data_dir: Path, overrides: dict | None = None) -> HubSettings:
+    try:
+        return HubSettings.load(data_dir.absolute(), overrides or {})
+    except SettingsError as exc:
+        raise UserError(f"cấu hình sai: {exc}", f"bad setting: {exc}") from None
+
+
+def open_directory(settings: HubSettings) -> Directory:
+    """The directory database, schema up to date; one-line errors for damaged or unreachable databases."""
+    try:
+        directory = Directory(settings.db_url)
+        directory.ensure_schema()
+    except DirectoryError as exc:
+        raise UserError(f"không dùng được cơ sở dữ liệu: {exc}", f"cannot use the database: {exc}") from None
+    return directory
+
+
+def existing_data_dir(data_dir: Path) -> Path:
+    """For verbs that need a data directory `truongso up` has already prepared."""
+    if not (data_dir / "secrets").is_dir() and not (data_dir / "truongso.toml").is_file():
+        raise UserError(
+            f"{data_dir} chưa phải thư mục dữ liệu của Trường Số; chạy `truongso up --data-dir {data_dir}` trước",
+            f"{data_dir} is not a Trường Số data directory yet; run `truongso up --data-dir {data_dir}` first",
+        )
+    return data_dir

@@ -1,0 +1,105 @@
+"""`truongso users`: bulk import from spreadsheets, list, reset a password."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from hub.cli.common import add_data_dir, existing_data_dir, load_settings, open_directory
+from hub.directory import accounts
+from hub.directory.models import Enrolment, Person
+from hub.i18n import UserError
+from hub.roster.importer import ImportReport, import_roster
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    users = verbs.add_parser("users", help="tài khoản / accounts")
+    sub = users.add_subparsers(dest="action", metavar="ACTION", parser_class=type(users))
+    sub.required = True
+
+    p = sub.add_parser("import", help="nhập danh sách học viên từ CSV/XLSX / enrol from a CSV or XLSX file")
+    add_data_dir(p)
+    p.add_argument("file", type=Path, help="tệp .csv hoặc .xlsx / a .csv or .xlsx file")
+    p.add_argument("--class", dest="class_name", help="mã lớp cho mọi dòng / class for every row")
+    p.add_argument(
+        "--dry-run", action="store_true", help="chỉ kiểm tra, không ghi / check only, write nothing"
+    )
+    p.add_argument(
+        "--encoding", help="bảng mã của tệp CSV (mặc định: tự nhận) / CSV encoding (default: detect)"
+    )
+    p.set_defaults(run=run_import)
+
+    p = sub.add_parser("list", help="liệt kê tài khoản / list accounts")
+    add_data_dir(p)
+    p.add_argument("--class", dest="class_name", help="chỉ lớp này / only this class")
+    p.set_defaults(run=run_list)
+
+    p = sub.add_parser("reset-password", help="đặt lại mật khẩu / reset a password")
+    add_data_dir(p)
+    p.add_argument("username")
+    p.set_defaults(run=run_reset)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    directory = open_directory(settings)
+    started = time.monotonic()
+    report = import_roster(
+        directory,
+        args.file,
+        passwords_dir=settings.data_path / "passwords",
+        default_class=args.class_name,
+        dry_run=args.dry_run,
+        encoding=args.encoding,
+    )
+    print_report(report, time.monotonic() - started)
+    return 0 if report.ok else 1
+
+
+def print_report(report: ImportReport, seconds: float) -> None:
+    if report.errors:
+        print(
+            f"Tệp có {len(report.errors)} lỗi; KHÔNG nhập gì. / {len(report.errors)} error(s); NOTHING imported."
+        )
+        print("dòng/row  cột/column                  lý do / reason")
+        for e in report.errors:
+            print(f"{e.row:>8}  {e.column[:26]:<26}  {e.reason.vi} / {e.reason.en}")
+        return
+    mode = "Kiểm tra (không ghi) / dry run (nothing written)" if report.dry_run else "Đã nhập / imported"
+    print(
+        f"{mode}: {report.rows} dòng/rows ({report.encoding}) trong/in {seconds:.1f} s — "
+        f"mới/new {report.created}, cập nhật/updated {report.updated}, "
+        f"không đổi/unchanged {report.unchanged}, ghi danh/enrolments {report.enrolled}"
+    )
+    if report.passwords_file:
+        print(
+            f"Mật khẩu ban đầu (chỉ quản trị viên đọc được) / initial passwords (admin-only): "
+            f"{report.passwords_file}"
+        )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    directory = open_directory(settings)
+    with directory.session() as session:
+        query = session.query(Person).order_by(Person.username)
+        if args.class_name:
+            query = query.join(Enrolment).filter(Enrolment.class_name == args.class_name.upper())
+        for person in query:
+            classes = ",".join(sorted(e.class_name for e in person.enrolments))
+            print(f"{person.username}\t{person.full_name}\t{person.organisation}\t{classes}")
+    return 0
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    directory = open_directory(settings)
+    username = accounts.normalize_username(args.username)
+    try:
+        with directory.session() as session:
+            password = accounts.reset_password(session, username)
+    except LookupError:
+        raise UserError(f"không có tài khoản {username!r}", f"no account named {username!r}") from None
+    print(f"{username}  {password}  (phải đổi khi đăng nhập / must be changed at next login)")
+    return 0

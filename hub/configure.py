@@ -1,0 +1,119 @@
+"""Settings in, JupyterHub configuration out: small set-only functions, unit-tested on a bare Config."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from hub.directory.accounts import ADMIN_USERNAME
+from hub.keys import HubSecrets
+from hub.settings import HubSettings
+
+TEMPLATES = Path(__file__).parent / "auth" / "templates"
+
+
+def apply_network(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
+    c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}{settings.base_url}"
+    c.JupyterHub.hub_bind_url = f"http://{settings.hub_ip}:{settings.hub_port}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
+    c.ConfigurableHTTPProxy.command = [settings.proxy_command]
+    c.ConfigurableHTTPProxy.auth_token = secrets.proxy_auth_token
+    c.ConfigurableHTTPProxy.pid_file = str(settings.data_path / "run" / "proxy.pid")
+    c.JupyterHub.pid_file = str(settings.data_path / "run" / "hub.pid")
+
+
+def apply_storage(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
+    c.JupyterHub.db_url = settings.hub_db_url
+    c.JupyterHub.cookie_secret_file = str(secrets.cookie_secret_file)
+
+
+def apply_auth(settings: HubSettings, c: Config) -> None:
+    c.JupyterHub.authenticator_class = "hub.auth.TruongSoAuthenticator"
+    c.TruongSoAuthenticator.directory_url = settings.db_url
+    c.TruongSoAuthenticator.admin_users = {ADMIN_USERNAME}
+    c.TruongSoAuthenticator.allowed_failed_logins = settings.login_max_failures
+    c.TruongSoAuthenticator.seconds_before_next_try = settings.login_lockout_seconds
+    c.TruongSoAuthenticator.minimum_password_length = settings.min_password_length
+    c.TruongSoAuthenticator.check_common_password = True
+    c.TruongSoAuthenticator.auth_refresh_age = settings.auth_refresh_seconds
+
+
+def apply_pages(settings: HubSettings, c: Config) -> None:
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.template_vars = {"truongso_demo": settings.demo}
+
+
+def apply_spawner(settings: HubSettings, c: Config) -> None:
+    c.Spawner.default_url = "/lab"
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 90
+    if settings.spawner == "local":
+        apply_local_spawner(settings, c)
+    else:
+        from hub.spawner import apply_docker_spawner
+
+        apply_docker_spawner(settings, c)
+
+
+def apply_local_spawner(settings: HubSettings, c: Config) -> None:
+    """Workspaces as processes of this machine: NOT isolated from each other, for trying Trường Số out."""
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(settings.data_path / "workspaces" / "{username}")
+    c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+    # The hub may run as root here; Jupyter refuses root unless told, and these processes are not isolated anyway.
+    c.Spawner.args = ["--ServerApp.allow_root=True"]
+    c.JupyterHub.cleanup_servers = True  # child processes: stop them with the hub rather than orphan them
+
+
+def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
+    services = [
+        {
+            # The CLI's door into a running hub (e.g. to stop a user's server); token kept in data/secrets.
+            "name": "truongso",
+            "api_token": secrets.api_token,
+            "display": False,
+        }
+    ]
+    roles = [
+        {
+            "name": "truongso-cli",
+            "description": "Trường Số command line",
+            "scopes": ["admin:users", "admin:servers", "read:groups", "list:groups"],
+            "services": ["truongso"],
+        }
+    ]
+    if settings.idle_timeout_seconds:
+        services.append(
+            {
+                "name": "idle-culler",
+                "command": [
+                    sys.executable,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={settings.idle_timeout_seconds}",
+                    "--cull-every=60",
+                ],
+                "display": False,
+            }
+        )
+        roles.append(
+            {
+                "name": "idle-culler",
+                "description": "Stop idle workspaces",
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+                "services": ["idle-culler"],
+            }
+        )
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+
+
+def apply_all(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
+    apply_network(settings, secrets, c)
+    apply_storage(settings, secrets, c)
+    apply_auth(settings, c)
+    apply_pages(settings, c)
+    apply_spawner(settings, c)
+    apply_services(settings, secrets, c)

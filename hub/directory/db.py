@@ -1,0 +1,94 @@
+"""Connections to the directory database and its schema (alembic), safe to call on every start."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "truongso_alembic_version"  # not alembic_version: the database may be shared with JupyterHub
+
+
+class DirectoryError(RuntimeError):
+    """The directory database cannot be used; the message says why in one line."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            # Foreign keys are off by default in SQLite; WAL lets the hub read while the CLI imports.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def check_sqlite_file(url: str) -> None:
+    """Fail early, in one line, on a SQLite file that is not a database (or is damaged)."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DirectoryError(f"database file {path} is damaged or not a SQLite database ({exc})") from None
+    if result is None or result[0] != "ok":
+        raise DirectoryError(f"database file {path} is damaged: {result[0] if result else 'no answer'}")
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or upgrade the directory tables and nativeauthenticator's password table."""
+    from nativeauthenticator.orm import UserInfo
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if "users_info" not in inspect(conn).get_table_names():
+                UserInfo.__table__.create(conn)
+    except (DatabaseError, OperationalError) as exc:
+        raise DirectoryError(f"cannot prepare database {engine.url!r}: {exc.orig}") from None
+
+
+class Directory:
+    """One directory database: an engine and a session factory."""
+
+    def __init__(self, url: str) -> None:
+        check_sqlite_file(url)
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def ensure_schema(self) -> None:
+        ensure_schema(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

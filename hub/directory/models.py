@@ -1,0 +1,83 @@
+"""The school's own records: people, classes and who is enrolled where, as what.
+
+JupyterHub's database knows users and groups; this one knows what the school needs to know about them
+(full names with diacritics, units, funding of a class, first-login password rules). The hub learns a
+user's classes and roles from here at every login (see hub.auth).
+Passwords are not here: they live in nativeauthenticator's `users_info` table in the same database.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Funding(enum.StrEnum):
+    """How a class is paid for; the school reports budget and non-budget classes separately."""
+
+    budget = "budget"  # ngân sách nhà nước
+    non_budget = "non_budget"  # xã hội hoá (paid outside the state budget)
+
+
+class EnrolmentRole(enum.StrEnum):
+    learner = "learner"
+    instructor = "instructor"
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    organisation: Mapped[str] = mapped_column(String(300), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="person", cascade="all, delete-orphan")
+
+
+class SchoolClass(Base):
+    """A class (lớp) of 30-100 learners taking one course; in the hub it is a group of the same name."""
+
+    __tablename__ = "classes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    course_id: Mapped[str | None] = mapped_column(String(64))
+    year: Mapped[int | None] = mapped_column(Integer)
+    funding: Mapped[Funding | None] = mapped_column(Enum(Funding, native_enum=False, length=16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    enrolments: Mapped[list[Enrolment]] = relationship(
+        back_populates="school_class", cascade="all, delete-orphan"
+    )
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("class_name", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    class_name: Mapped[str] = mapped_column(ForeignKey("classes.name", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(ForeignKey("people.username", ondelete="CASCADE"), index=True)
+    role: Mapped[EnrolmentRole] = mapped_column(
+        Enum(EnrolmentRole, native_enum=False, length=16), default=EnrolmentRole.learner
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="enrolments")
+    school_class: Mapped[SchoolClass] = relationship(back_populates="enrolments")

@@ -1,0 +1,166 @@
+"""Validated settings of one Trường Số hub.
+
+Sources, later ones winning: trait defaults, the data directory's `truongso.toml`, `truongso up` flags.
+`truongso up` writes the resolved settings to `<data_dir>/run/settings.json`; the thin
+`jupyterhub_config.py` reads them back from the hub's working directory (the data directory, as for
+JupyterHub's own `jupyterhub.sqlite`) and hands them to the `apply_*` functions.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Enum, Float, HasTraits, Integer, TraitError, Unicode, default, validate
+
+SETTINGS_FILE = "truongso.toml"
+RUN_SETTINGS_FILE = Path("run") / "settings.json"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot run with; the message names it."""
+
+
+class HubSettings(HasTraits):
+    """Everything an operator can set, with the reasons in `help`."""
+
+    data_dir = Unicode(
+        "data",
+        help="Directory holding the databases, secrets, workspaces (local spawner) and logs. "
+        "Relative paths are taken from the current directory.",
+    ).tag(config=True)
+    ip = Unicode("127.0.0.1", help="Address the public proxy listens on.").tag(config=True)
+    port = Integer(8000, help="Port the public proxy listens on.").tag(config=True)
+    base_url = Unicode("/", help="URL prefix of the whole site, e.g. /truongso/.").tag(config=True)
+    spawner = Enum(
+        ["auto", "docker", "local"],
+        "auto",
+        help="docker: one container per learner (production). local: processes on this machine, "
+        "NOT isolated, for trying it out. auto: docker when an engine answers, else local.",
+    ).tag(config=True)
+    demo = Bool(False, help="Create the demo class and accounts and print their passwords.").tag(config=True)
+    db_url = Unicode(
+        help="SQLAlchemy URL of Trường Số's own database (people, classes, passwords). "
+        "Default: SQLite in the data directory; PostgreSQL by URL in production.",
+    ).tag(config=True)
+    hub_db_url = Unicode(
+        help="SQLAlchemy URL of JupyterHub's database. Default: SQLite in the data directory.",
+    ).tag(config=True)
+    hub_ip = Unicode(
+        "127.0.0.1",
+        help="Address the hub's internal API listens on; workspaces must reach it.",
+    ).tag(config=True)
+    hub_port = Integer(0, help="Port of the hub's internal API; 0 picks a free one at start.").tag(
+        config=True
+    )
+    proxy_api_port = Integer(0, help="Port of the proxy's REST API (loopback); 0 picks a free one.").tag(
+        config=True
+    )
+    proxy_command = Unicode(
+        help="Path of configurable-http-proxy. Default: the copy `make setup` installs in .venv/proxy, "
+        "else the one on PATH.",
+    ).tag(config=True)
+    login_max_failures = Integer(
+        5, help="Failed logins in a row before an account is locked for login_lockout_seconds."
+    ).tag(config=True)
+    login_lockout_seconds = Integer(600, help="How long a locked account waits.").tag(config=True)
+    min_password_length = Integer(10, help="Shortest password a user may choose.").tag(config=True)
+    auth_refresh_seconds = Integer(
+        300, help="How often a logged-in user's classes and roles are re-read from the directory."
+    ).tag(config=True)
+    idle_timeout_seconds = Integer(
+        3600, help="Stop workspaces with no activity for this long (0 disables the idle culler)."
+    ).tag(config=True)
+    mem_limit = Unicode("2G", help="Memory limit of one learner workspace (docker).").tag(config=True)
+    cpu_limit = Float(1.0, help="CPU limit of one learner workspace, in cores (docker).").tag(config=True)
+    pids_limit = Integer(256, help="Process limit of one learner workspace (docker).").tag(config=True)
+
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return f"sqlite:///{self.data_path / 'truongso.sqlite'}"
+
+    @default("hub_db_url")
+    def _default_hub_db_url(self) -> str:
+        return f"sqlite:///{self.data_path / 'jupyterhub.sqlite'}"
+
+    @default("proxy_command")
+    def _default_proxy_command(self) -> str:
+        import shutil
+        import sys
+
+        bundled = Path(sys.prefix) / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+        if bundled.exists():
+            return str(bundled)
+        return shutil.which("configurable-http-proxy") or "configurable-http-proxy"
+
+    @validate("port", "hub_port", "proxy_api_port")
+    def _valid_port(self, proposal: dict) -> int:
+        value = proposal["value"]
+        lowest = 1 if proposal["trait"].name == "port" else 0
+        if not lowest <= value <= 65535:
+            raise TraitError(f"{proposal['trait'].name} must be a port number {lowest}-65535, not {value}")
+        return value
+
+    @validate("base_url")
+    def _valid_base_url(self, proposal: dict) -> str:
+        value = "/" + proposal["value"].strip("/") + "/"
+        return value.replace("//", "/")
+
+    @validate("login_max_failures", "login_lockout_seconds", "min_password_length", "idle_timeout_seconds")
+    def _not_negative(self, proposal: dict) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(f"{proposal['trait'].name} cannot be negative")
+        return proposal["value"]
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().absolute()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.trait_names(config=True)}
+
+    @classmethod
+    def create(cls, values: dict[str, Any], source: str) -> HubSettings:
+        """Settings from a mapping; unknown names and bad values raise SettingsError naming `source`."""
+        known = set(cls.class_trait_names(config=True))
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SettingsError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+        try:
+            return cls(**values)
+        except TraitError as exc:
+            raise SettingsError(f"{source}: {exc}") from None
+
+    @classmethod
+    def load(cls, data_dir: Path, overrides: dict[str, Any]) -> HubSettings:
+        """Settings of the data directory's `truongso.toml` with `overrides` (command-line flags) on top."""
+        values: dict[str, Any] = {}
+        toml_path = data_dir / SETTINGS_FILE
+        if toml_path.is_file():
+            try:
+                values.update(tomllib.loads(toml_path.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"{toml_path}: not valid TOML ({exc})") from None
+        values.update(overrides)
+        values["data_dir"] = str(data_dir.absolute())
+        return cls.create(values, str(toml_path))
+
+    def write_run_file(self) -> Path:
+        path = self.data_path / RUN_SETTINGS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_run_file(cls, working_dir: Path) -> HubSettings:
+        path = working_dir / RUN_SETTINGS_FILE
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(
+                f"{path} not found: start the hub with `truongso up`, or run jupyterhub from a data "
+                "directory that `truongso up` has prepared"
+            ) from None
+        return cls.create(values, str(path))

@@ -1,0 +1,226 @@
+"""Start a real hub with `truongso up` and talk to it the way a browser does (cookies, XSRF)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import requests
+import websocket
+
+REPO = Path(__file__).resolve().parents[2]
+TRUONGSO = str(Path(sys.executable).with_name("truongso"))
+ACCOUNT_LINE = re.compile(r"^\s+(\S+)\s+(\S{4}-\S{4}-\S{4})\s+(learner|instructor)\s+(.+)$")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def truongso(
+    *args: str, env: dict | None = None, timeout: float = 300, **kwargs
+) -> subprocess.CompletedProcess:
+    """Run the CLI as an admin would; returns the completed process (never raises on exit code)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [TRUONGSO, *args], capture_output=True, text=True, env=full_env, timeout=timeout, **kwargs
+    )
+
+
+def utf8_pages(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """Hub pages say `text/html` with the charset only in <meta>; read them as a browser does."""
+    if "charset" not in response.headers.get("content-type", ""):
+        response.encoding = "utf-8"
+    return response
+
+
+@dataclass
+class Hub:
+    data_dir: Path
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    accounts: dict[str, str] = field(default_factory=dict)  # demo username -> password
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hub exited with {self.process.returncode}:\n{self.log()[-4000:]}")
+            try:
+                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                    self._read_accounts()
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"hub not ready after {timeout}s:\n{self.log()[-4000:]}")
+
+    def _read_accounts(self) -> None:
+        for line in self.log().splitlines():
+            match = ACCOUNT_LINE.match(line)
+            if match:
+                self.accounts[match.group(1)] = match.group(2)
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def start_hub(data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None) -> Hub:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"{data_dir.name}-hub-{port}.log"
+    out = log_path.open("w")
+    process = subprocess.Popen(
+        [TRUONGSO, "up", "--data-dir", str(data_dir), "--port", str(port), *extra],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    hub = Hub(data_dir, port, process, log_path)
+    hub.wait_ready()
+    return hub
+
+
+class HubSession:
+    """One person's browser: a cookie jar, the XSRF token, and the hub's URLs."""
+
+    def __init__(self, hub_url: str) -> None:
+        self.hub_url = hub_url
+        self.http = requests.Session()
+        self.http.hooks["response"].append(utf8_pages)
+        self.username: str | None = None
+
+    def xsrf(self) -> str:
+        return self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf") or ""
+
+    def login(self, username: str, password: str) -> requests.Response:
+        page = self.http.get(f"{self.hub_url}/hub/login", timeout=10)
+        page.raise_for_status()
+        token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        response = self.http.post(
+            f"{self.hub_url}/hub/login",
+            data={"username": username, "password": password, "_xsrf": token},
+            timeout=30,
+        )
+        if response.ok and "/hub/login" not in response.url:
+            self.username = username
+        return response
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"X-XSRFToken": self.xsrf(), **kwargs.pop("headers", {})}
+        return self.http.request(
+            method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def start_server(self, timeout: float = 120) -> str:
+        response = self.api("POST", f"/users/{self.username}/server")
+        if response.status_code not in (201, 202, 400):  # 400: already running
+            raise RuntimeError(f"spawn refused: {response.status_code} {response.text}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            user = self.api("GET", f"/users/{self.username}").json()
+            server = user.get("servers", {}).get("", {})
+            if server.get("ready"):
+                return self.server_url()
+            if not user.get("pending") and not server:
+                raise RuntimeError(f"spawn failed: {user}")
+            time.sleep(0.5)
+        raise TimeoutError("server did not become ready")
+
+    def server_url(self, username: str | None = None) -> str:
+        return f"{self.hub_url}/user/{username or self.username}/"
+
+    def open_server(self, username: str | None = None) -> requests.Response:
+        """Visit the server like a browser: the OAuth dance with the hub sets the server's cookie."""
+        page = self.http.get(self.server_url(username) + "lab", timeout=60)
+        if page.status_code != 200:
+            return page
+        return self.http.get(self.server_url(username) + "api/status", timeout=30)
+
+    def server_api(self, method: str, path: str, **kwargs) -> requests.Response:
+        base = self.server_url()
+        xsrf = self.http.cookies.get("_xsrf", path=urlparse(base).path) or ""
+        headers = {"X-XSRFToken": xsrf, **kwargs.pop("headers", {})}
+        return self.http.request(method, urljoin(base, path), headers=headers, timeout=60, **kwargs)
+
+    def run_code(self, code: str, timeout: float = 120) -> dict:
+        """Start a kernel, run `code` over the websocket, return {'stdout','result','error','display'}."""
+        kernel = self.server_api("POST", "api/kernels", json={"name": "python3"})
+        kernel.raise_for_status()
+        kernel_id = kernel.json()["id"]
+        try:
+            return self._execute(kernel_id, code, timeout)
+        finally:
+            self.server_api("DELETE", f"api/kernels/{kernel_id}")
+
+    def _execute(self, kernel_id: str, code: str, timeout: float) -> dict:
+        ws_url = self.server_url().replace("http://", "ws://") + f"api/kernels/{kernel_id}/channels"
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+        ws = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=self.hub_url)
+        msg_id = uuid.uuid4().hex
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": self.username,
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {"code": code, "silent": False, "store_history": False},
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
+        out: dict = {"stdout": "", "result": None, "error": None, "display": []}
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                msg = json.loads(ws.recv())
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    out["stdout"] += content["text"]
+                elif kind == "execute_result":
+                    out["result"] = content["data"]
+                elif kind == "display_data":
+                    out["display"].append(content["data"])
+                elif kind == "error":
+                    out["error"] = f"{content['ename']}: {content['evalue']}"
+                elif kind == "status" and content["execution_state"] == "idle":
+                    return out
+        finally:
+            ws.close()
+        raise TimeoutError("no idle status from the kernel")
