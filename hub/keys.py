@@ -24,7 +24,7 @@ def ensure_secret_file(path: Path, nbytes: int = 32) -> str:
             ) from None
         value = path.read_text(encoding="ascii").strip()
         if len(value) < 32:
-            raise UserError(f"tệp bí mật {path} quá ngắn", f"secret file {path} is too short")
+            raise UserError(f"tệp bí mật {path} quá ngắn", f"secret file {path} is too short") from None
         return value
     value = secrets.token_hex(nbytes)
     with os.fdopen(fd, "w", encoding="ascii") as out:

@@ -52,12 +52,8 @@ class HubSettings(HasTraits):
         "127.0.0.1",
         help="Address the hub's internal API listens on; workspaces must reach it.",
     ).tag(config=True)
-    hub_port = Integer(0, help="Port of the hub's internal API; 0 picks a free one at start.").tag(
-        config=True
-    )
-    proxy_api_port = Integer(0, help="Port of the proxy's REST API (loopback); 0 picks a free one.").tag(
-        config=True
-    )
+    hub_port = Integer(0, help="Port of the hub's internal API; 0 picks a free one at start.").tag(config=True)
+    proxy_api_port = Integer(0, help="Port of the proxy's REST API (loopback); 0 picks a free one.").tag(config=True)
     proxy_command = Unicode(
         help="Path of configurable-http-proxy. Default: the copy `make setup` installs in .venv/proxy, "
         "else the one on PATH.",

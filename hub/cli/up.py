@@ -153,9 +153,7 @@ def print_accounts(settings: HubSettings, admin_password: str | None, demo: list
             f"  admin  {admin_password}",
         ]
     if demo:
-        lines.append(
-            "Tài khoản demo (mật khẩu mới mỗi lần chạy) / demo accounts (new passwords at every start):"
-        )
+        lines.append("Tài khoản demo (mật khẩu mới mỗi lần chạy) / demo accounts (new passwords at every start):")
         lines += [f"  {a.username:<10} {a.password}  {a.role:<10} {a.full_name}" for a in demo]
     print("\n".join(lines), flush=True)
 

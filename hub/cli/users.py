@@ -22,12 +22,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     add_data_dir(p)
     p.add_argument("file", type=Path, help="tệp .csv hoặc .xlsx / a .csv or .xlsx file")
     p.add_argument("--class", dest="class_name", help="mã lớp cho mọi dòng / class for every row")
-    p.add_argument(
-        "--dry-run", action="store_true", help="chỉ kiểm tra, không ghi / check only, write nothing"
-    )
-    p.add_argument(
-        "--encoding", help="bảng mã của tệp CSV (mặc định: tự nhận) / CSV encoding (default: detect)"
-    )
+    p.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không ghi / check only, write nothing")
+    p.add_argument("--encoding", help="bảng mã của tệp CSV (mặc định: tự nhận) / CSV encoding (default: detect)")
     p.set_defaults(run=run_import)
 
     p = sub.add_parser("list", help="liệt kê tài khoản / list accounts")
@@ -59,9 +55,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def print_report(report: ImportReport, seconds: float) -> None:
     if report.errors:
-        print(
-            f"Tệp có {len(report.errors)} lỗi; KHÔNG nhập gì. / {len(report.errors)} error(s); NOTHING imported."
-        )
+        print(f"Tệp có {len(report.errors)} lỗi; KHÔNG nhập gì. / {len(report.errors)} error(s); NOTHING imported.")
         print("dòng/row  cột/column                  lý do / reason")
         for e in report.errors:
             print(f"{e.row:>8}  {e.column[:26]:<26}  {e.reason.vi} / {e.reason.en}")
@@ -74,8 +68,7 @@ def print_report(report: ImportReport, seconds: float) -> None:
     )
     if report.passwords_file:
         print(
-            f"Mật khẩu ban đầu (chỉ quản trị viên đọc được) / initial passwords (admin-only): "
-            f"{report.passwords_file}"
+            f"Mật khẩu ban đầu (chỉ quản trị viên đọc được) / initial passwords (admin-only): {report.passwords_file}"
         )
 
 

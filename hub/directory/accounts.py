@@ -110,9 +110,7 @@ DEMO_PEOPLE = (
 def ensure_demo(session: Session, course_id: str | None) -> list[DemoAccount]:
     """The demo class with one instructor and three learners, with fresh passwords on every start."""
     if session.get(SchoolClass, DEMO_CLASS) is None:
-        session.add(
-            SchoolClass(name=DEMO_CLASS, title="Lớp trải nghiệm (demo)", course_id=course_id, funding=None)
-        )
+        session.add(SchoolClass(name=DEMO_CLASS, title="Lớp trải nghiệm (demo)", course_id=course_id, funding=None))
     accounts = []
     for username, full_name, role in DEMO_PEOPLE:
         person = session.get(Person, username)

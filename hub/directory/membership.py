@@ -71,7 +71,5 @@ def managed_roles(session: Session) -> list[dict[str, Any]]:
     from hub.directory.models import SchoolClass
 
     roles = [BASE_ROLES[LEARNER_ROLE], BASE_ROLES[INSTRUCTOR_ROLE]]
-    roles.extend(
-        instructor_role(name) for (name,) in session.query(SchoolClass.name).order_by(SchoolClass.name)
-    )
+    roles.extend(instructor_role(name) for (name,) in session.query(SchoolClass.name).order_by(SchoolClass.name))
     return roles

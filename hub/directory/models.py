@@ -62,9 +62,7 @@ class SchoolClass(Base):
     funding: Mapped[Funding | None] = mapped_column(Enum(Funding, native_enum=False, length=16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    enrolments: Mapped[list[Enrolment]] = relationship(
-        back_populates="school_class", cascade="all, delete-orphan"
-    )
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="school_class", cascade="all, delete-orphan")
 
 
 class Enrolment(Base):

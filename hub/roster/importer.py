@@ -99,9 +99,7 @@ def _hash(password: str) -> bytes:
 
 def _conflicts_with_directory(session, candidates: list[Candidate]) -> list[RowError]:
     """An email that belongs to another account, or a username already used with another email."""
-    email_owner = {
-        email: username for username, email in session.query(Person.username, Person.email) if email
-    }
+    email_owner = {email: username for username, email in session.query(Person.username, Person.email) if email}
     owner_email = {username: email for email, username in email_owner.items()}
     errors = []
     for c in candidates:
@@ -134,8 +132,7 @@ def _plan(session, candidates: list[Candidate], report: ImportReport) -> list[Ca
     people = {p.username: p for p in session.query(Person)}
     classes = {c.class_name for c in candidates}
     enrolments = {
-        (e.class_name, e.username): e
-        for e in session.query(Enrolment).filter(Enrolment.class_name.in_(classes))
+        (e.class_name, e.username): e for e in session.query(Enrolment).filter(Enrolment.class_name.in_(classes))
     }
     new_people = []
     for c in candidates:
@@ -178,9 +175,7 @@ def _write_passwords(directory: Path, people: list[Candidate], passwords: dict[s
         writer = csv.writer(out)
         writer.writerow(["ten_dang_nhap/username", "ho_ten/full_name", "lop/class", "mat_khau/password"])
         for c in people:
-            writer.writerow(
-                [_cell(c.username), _cell(c.full_name), _cell(c.class_name), passwords[c.username]]
-            )
+            writer.writerow([_cell(c.username), _cell(c.full_name), _cell(c.class_name), passwords[c.username]])
     return path
 
 

@@ -67,9 +67,7 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
 def read_csv(data: bytes, encoding: str | None = None) -> Sheet:
     text, used = decode(data, encoding)
     if "\x00" in text:
-        raise UserError(
-            "tệp chứa ký tự NUL: không phải tệp CSV", "the file contains NUL bytes: not a CSV file"
-        )
+        raise UserError("tệp chứa ký tự NUL: không phải tệp CSV", "the file contains NUL bytes: not a CSV file")
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -147,9 +145,7 @@ def read_roster(path: Path, encoding: str | None = None) -> Sheet:
             )
         data = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise UserError(
-            f"không mở được tệp {path}: {exc.strerror}", f"cannot open {path}: {exc.strerror}"
-        ) from None
+        raise UserError(f"không mở được tệp {path}: {exc.strerror}", f"cannot open {path}: {exc.strerror}") from None
     return read_xlsx(data) if suffix == ".xlsx" else read_csv(data, encoding)
 
 

@@ -204,7 +204,10 @@ def check_sheet(
                 f"invalid username {username[:64]!r} (lower-case ASCII letters, digits, . _ @ + -)",
             )
 
-        for key, value, seen in (("email", email, seen_email), ("username", username, seen_username)):
+        checks = [("email", email, seen_email)]
+        if username != email:  # a username taken from the email would repeat the same complaint
+            checks.append(("username", username, seen_username))
+        for key, value, seen in checks:
             if value and value in seen:
                 fail(
                     key,
@@ -229,9 +232,7 @@ def check_sheet(
                 )
             )
     if not result.candidates and not result.errors:
-        result.errors.append(
-            RowError(2, "", Text("tệp không có dòng dữ liệu nào", "the file has no data rows"))
-        )
+        result.errors.append(RowError(2, "", Text("tệp không có dòng dữ liệu nào", "the file has no data rows")))
     return result
 
 

@@ -117,9 +117,7 @@ def test_admin_logs_in_with_the_password_from_the_environment(demo_hub: Hub) -> 
 
 def test_imported_learner_must_change_password_first(demo_hub: Hub, tmp_path) -> None:
     roster = tmp_path / "lop.csv"
-    roster.write_text(
-        "Họ và tên,Email,Đơn vị,Lớp\nVõ Thị Sáu,vo.thi.sau@sotttt.gov.vn,Sở TT&TT,DEMO\n", "utf-8"
-    )
+    roster.write_text("Họ và tên,Email,Đơn vị,Lớp\nVõ Thị Sáu,vo.thi.sau@sotttt.gov.vn,Sở TT&TT,DEMO\n", "utf-8")
     done = truongso("users", "import", str(roster), "--data-dir", str(demo_hub.data_dir))
     assert done.returncode == 0, done.stdout + done.stderr
     passwords_file = re.search(r"(/\S+\.csv)", done.stdout).group(1)

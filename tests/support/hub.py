@@ -29,14 +29,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def truongso(
-    *args: str, env: dict | None = None, timeout: float = 300, **kwargs
-) -> subprocess.CompletedProcess:
+def truongso(*args: str, env: dict | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run the CLI as an admin would; returns the completed process (never raises on exit code)."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [TRUONGSO, *args], capture_output=True, text=True, env=full_env, timeout=timeout, **kwargs
-    )
+    return subprocess.run([TRUONGSO, *args], capture_output=True, text=True, env=full_env, timeout=timeout, **kwargs)
 
 
 def utf8_pages(response: requests.Response, *args, **kwargs) -> requests.Response:
@@ -135,9 +131,7 @@ class HubSession:
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"X-XSRFToken": self.xsrf(), **kwargs.pop("headers", {})}
-        return self.http.request(
-            method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs
-        )
+        return self.http.request(method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs)
 
     def start_server(self, timeout: float = 120) -> str:
         response = self.api("POST", f"/users/{self.username}/server")

@@ -1,0 +1,55 @@
+# Trường Số — two commands on a fresh machine:
+#   make run    set everything up and run the training hub in demo mode (http://127.0.0.1:8000)
+#   make test   set everything up and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DATA_DIR ?= data
+
+.PHONY: run test setup system-deps system-deps-test docker-engine lint clean help
+
+help:
+	@echo "make run   — cài đặt và chạy hub demo / set up and run the demo hub on http://127.0.0.1:$(PORT)"
+	@echo "make test  — cài đặt và chạy toàn bộ kiểm thử / set up and run the whole test suite"
+
+run: setup
+	-@bash scripts/ensure-system.sh run
+	-@bash scripts/ensure-docker.sh
+	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
+
+test: setup system-deps-test
+	bash scripts/ensure-docker.sh
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+setup: $(VENV)/.installed $(VENV)/proxy/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Cần Python >= 3.11 / Python >= 3.11 is required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { bash scripts/ensure-system.sh run && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+# JupyterHub's proxy (configurable-http-proxy), pinned by hub/proxy/package-lock.json.
+$(VENV)/proxy/.installed: hub/proxy/package.json hub/proxy/package-lock.json
+	mkdir -p $(VENV)/proxy
+	cp hub/proxy/package.json hub/proxy/package-lock.json $(VENV)/proxy/
+	cd $(VENV)/proxy && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+system-deps:
+	bash scripts/ensure-system.sh run
+
+system-deps-test:
+	bash scripts/ensure-system.sh test
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
