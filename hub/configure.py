@@ -21,6 +21,9 @@ def apply_network(settings: HubSettings, secrets: HubSecrets, c: Config) -> None
     c.ConfigurableHTTPProxy.command = [settings.proxy_command]
     c.ConfigurableHTTPProxy.auth_token = secrets.proxy_auth_token
     c.ConfigurableHTTPProxy.pid_file = str(settings.data_path / "run" / "proxy.pid")
+    # The proxy outlives a hub restart, so learners' open notebooks keep working meanwhile; the next
+    # start finds it by its pid file and replaces it (JupyterHub's ConfigurableHTTPProxy does this).
+    c.JupyterHub.cleanup_proxy = False
     c.JupyterHub.pid_file = str(settings.data_path / "run" / "hub.pid")
 
 
@@ -46,6 +49,9 @@ def apply_pages(settings: HubSettings, c: Config) -> None:
 
 
 def apply_spawner(settings: HubSettings, c: Config) -> None:
+    from hub.spawner import refuse_user_options
+
+    c.Spawner.apply_user_options = refuse_user_options
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90

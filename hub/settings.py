@@ -69,6 +69,15 @@ class HubSettings(HasTraits):
     idle_timeout_seconds = Integer(
         3600, help="Stop workspaces with no activity for this long (0 disables the idle culler)."
     ).tag(config=True)
+    workspace_image = Unicode(
+        "truongso/workspace:latest", help="The learner workspace image (built by `truongso images build`)."
+    ).tag(config=True)
+    docker_prefix = Unicode(
+        "truongso", help="Prefix of the names of the containers, volumes and network Trường Số creates."
+    ).tag(config=True)
+    workspace_network = Unicode(
+        help="Docker network of the workspaces (default: <docker_prefix>-workspaces); created if missing."
+    ).tag(config=True)
     mem_limit = Unicode("2G", help="Memory limit of one learner workspace (docker).").tag(config=True)
     cpu_limit = Float(1.0, help="CPU limit of one learner workspace, in cores (docker).").tag(config=True)
     pids_limit = Integer(256, help="Process limit of one learner workspace (docker).").tag(config=True)
@@ -80,6 +89,18 @@ class HubSettings(HasTraits):
     @default("hub_db_url")
     def _default_hub_db_url(self) -> str:
         return f"sqlite:///{self.data_path / 'jupyterhub.sqlite'}"
+
+    @default("workspace_network")
+    def _default_workspace_network(self) -> str:
+        return f"{self.docker_prefix}-workspaces"
+
+    @validate("docker_prefix")
+    def _valid_prefix(self, proposal: dict) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,40}", proposal["value"]):
+            raise TraitError("docker_prefix must be lower-case letters, digits and '-', starting with a letter")
+        return proposal["value"]
 
     @default("proxy_command")
     def _default_proxy_command(self) -> str:

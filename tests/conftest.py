@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.hub import Hub, start_hub
-
-ADMIN_PASSWORD = "s3cret-Passw0rd"
+from support.hub import ADMIN_PASSWORD, Hub, start_hub
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

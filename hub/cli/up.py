@@ -36,9 +36,13 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         overrides["demo"] = True
     settings = load_settings(data_dir, overrides)
-    check_port_free(settings.ip, settings.port)
-    settings = resolve_ports(settings)
-    settings.spawner = resolve_spawner(settings.spawner)
+    check_port_free(settings.ip, settings.port, our_proxy_pid(data_dir))
+    settings.spawner = resolve_spawner(settings.spawner, settings.workspace_image)
+    if settings.spawner == "docker":
+        prepare_docker(settings)
+    settings = resolve_ports(settings, previous_settings(data_dir))
+    if settings.spawner == "docker":
+        protect_host(settings)
     HubSecrets.ensure(data_dir)
     try:
         check_sqlite_file(settings.hub_db_url)
@@ -76,7 +80,9 @@ def ensure_data_dir(data_dir: Path) -> Path:
     return data_dir
 
 
-def check_port_free(ip: str, port: int) -> None:
+def check_port_free(ip: str, port: int, our_proxy: int | None = None) -> None:
+    """One line if another program holds the port; our own proxy from a previous start is fine
+    (JupyterHub replaces it)."""
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -84,6 +90,8 @@ def check_port_free(ip: str, port: int) -> None:
             sock.bind((ip, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
+                if our_proxy is not None:
+                    return
                 raise UserError(
                     f"cổng {port} trên {ip} đang được chương trình khác dùng; chọn cổng khác bằng --port",
                     f"port {port} on {ip} is already in use; choose another with --port",
@@ -93,28 +101,86 @@ def check_port_free(ip: str, port: int) -> None:
             ) from None
 
 
+def our_proxy_pid(data_dir: Path) -> int | None:
+    """The pid of the proxy a previous start left running (cleanup_proxy is off), if it still runs."""
+    try:
+        pid = int((data_dir / "run" / "proxy.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"configurable-http-proxy" in cmdline else None
+
+
+def port_is_free(ip: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(ip: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((ip, 0))
         return sock.getsockname()[1]
 
 
-def resolve_ports(settings: HubSettings) -> HubSettings:
+def previous_settings(data_dir: Path) -> HubSettings | None:
+    try:
+        return HubSettings.from_run_file(data_dir)
+    except Exception:  # first start, or a file from an older version: pick new ports
+        return None
+
+
+def resolve_ports(settings: HubSettings, previous: HubSettings | None) -> HubSettings:
+    """Free ports for 0, the same ones as last time when possible: running workspaces know the hub's
+    API address from their start, so it must not move when the hub restarts."""
     if settings.hub_port == 0:
-        settings.hub_port = free_port(settings.hub_ip)
+        old = previous.hub_port if previous and previous.hub_ip == settings.hub_ip else 0
+        settings.hub_port = old if old and port_is_free(settings.hub_ip, old) else free_port(settings.hub_ip)
     if settings.proxy_api_port == 0:
-        settings.proxy_api_port = free_port()
+        old = previous.proxy_api_port if previous else 0
+        settings.proxy_api_port = old if old and port_is_free("127.0.0.1", old) else free_port()
     return settings
 
 
-def resolve_spawner(choice: str) -> str:
-    if choice != "auto":
-        return choice
+def prepare_docker(settings: HubSettings) -> None:
+    """The workspaces' network; the hub listens on its gateway so that workspaces reach the hub's API."""
+    import docker
+    from docker.errors import DockerException
+
+    from hub.network import ensure_workspace_network
+
+    try:
+        network = ensure_workspace_network(docker.from_env(), settings.workspace_network, settings.docker_prefix)
+    except DockerException as exc:
+        raise UserError(f"lỗi Docker: {exc}", f"Docker error: {exc}") from None
+    if settings.hub_ip == "127.0.0.1":
+        settings.hub_ip = network.gateway
+
+
+def protect_host(settings: HubSettings) -> None:
+    import docker
+
+    from hub.network import ensure_host_firewall, ensure_workspace_network
+
+    network = ensure_workspace_network(docker.from_env(), settings.workspace_network, settings.docker_prefix)
+    warning = ensure_host_firewall(network, settings.docker_prefix, [settings.hub_port])
+    if warning:
+        print(f"CẢNH BÁO / WARNING: {warning}", file=sys.stderr, flush=True)
+
+
+def resolve_spawner(choice: str, image: str) -> str:
     from hub.spawner import docker_ready
 
-    ready, reason = docker_ready()
+    if choice == "local":
+        return choice
+    ready, reason = docker_ready(image)
     if ready:
         return "docker"
+    if choice == "docker":
+        raise UserError(f"không dùng được Docker: {reason.vi}", f"cannot use Docker: {reason.en}")
     bar = "!" * 78
     print(
         f"{bar}\n"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ADMIN_PASSWORD
-from support.hub import Hub, HubSession, truongso
+from support.hub import ADMIN_PASSWORD, Hub, HubSession, truongso
 
 DATA_CELL = """
 import matplotlib

@@ -19,6 +19,7 @@ import requests
 import websocket
 
 REPO = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "s3cret-Passw0rd"
 TRUONGSO = str(Path(sys.executable).with_name("truongso"))
 ACCOUNT_LINE = re.compile(r"^\s+(\S+)\s+(\S{4}-\S{4}-\S{4})\s+(learner|instructor)\s+(.+)$")
 
@@ -77,7 +78,9 @@ class Hub:
             if match:
                 self.accounts[match.group(1)] = match.group(2)
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = 30, proxy: bool = True) -> None:
+        """Stop the hub; the proxy outlives it by design (cleanup_proxy=False), so stop that too unless
+        the test is about a hub restart."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -85,12 +88,35 @@ class Hub:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if proxy:
+            self.stop_proxy()
+
+    def stop_proxy(self) -> None:
+        pid_file = self.data_dir / "run" / "proxy.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            return
+        for _ in range(50):
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+
+    def restart(self, *extra: str, env: dict | None = None) -> None:
+        """Stop the hub (not the proxy, not the workspaces) and start it again on the same port."""
+        self.stop(proxy=False)
+        restarted = start_hub(self.data_dir, *extra, env=env, port=self.port)
+        self.process, self.log_path = restarted.process, restarted.log_path
 
 
 def start_hub(data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None) -> Hub:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir.parent / f"{data_dir.name}-hub-{port}.log"
+    log_path = data_dir.parent / f"{data_dir.name}-hub-{port}-{int(time.time() * 1000)}.log"
     out = log_path.open("w")
     process = subprocess.Popen(
         [TRUONGSO, "up", "--data-dir", str(data_dir), "--port", str(port), *extra],
