@@ -527,6 +527,7 @@ def make_all(root: Path) -> list[Path]:
     kns_02_budget(kns / "02-tu-bang-tinh-den-pandas" / "data")
     kns_03_citizens(kns / "03-bao-ve-du-lieu-ca-nhan" / "data" / "phan_anh_cong_dan.csv")
     kns_04_survey(kns / "04-chat-luong-du-lieu" / "data" / "khao_sat_hai_long.csv")
+    write_provinces(kns / "04-chat-luong-du-lieu" / "data" / "tinh_thanh.csv")
     return sorted(p for p in root.rglob("data/*") if p.is_file())
 
 
