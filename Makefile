@@ -15,11 +15,12 @@ help:
 
 run: setup
 	-@bash scripts/ensure-system.sh run
-	-@bash scripts/ensure-docker.sh
+	@if bash scripts/ensure-docker.sh; then $(BIN)/truongso images build; fi
 	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
 
 test: setup system-deps-test
 	bash scripts/ensure-docker.sh
+	$(BIN)/truongso images build
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

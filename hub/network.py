@@ -52,7 +52,10 @@ def ensure_workspace_network(client: object, name: str, prefix: str) -> Workspac
 
 
 def firewall_chain(prefix: str) -> str:
-    return f"{prefix.upper()[:20]}-WS"
+    # iptables chain names are at most 28 characters: a digest keeps long prefixes apart.
+    import hashlib
+
+    return f"TSWS-{hashlib.sha256(prefix.encode()).hexdigest()[:12]}"
 
 
 def firewall_rules(network: WorkspaceNetwork, chain: str, allowed_ports: list[int]) -> list[list[str]]:

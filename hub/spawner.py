@@ -38,6 +38,15 @@ def container_name(prefix: str, username: str) -> str:
 def refuse_user_options(spawner: Any, user_options: dict) -> None:
     """Learners cannot choose image, volumes, environment or anything else (CVE-2023-48311 class)."""
     if user_options:
+        # JupyterHub has already saved them as the defaults of the next start: forget them, or every later
+        # start (e.g. right after login) would be refused too.
+        from sqlalchemy.orm import object_session
+
+        spawner.user_options = {}
+        spawner.orm_spawner.user_options = {}
+        session = object_session(spawner.orm_spawner)
+        if session is not None:
+            session.commit()
         raise web.HTTPError(
             400,
             "Không được tự chọn cấu hình không gian làm việc / workspace options cannot be chosen: "
@@ -105,6 +114,7 @@ def apply_docker_spawner(settings: HubSettings, c: Config) -> None:
     c.WorkspaceSpawner.notebook_dir = WORKSPACE_HOME
     c.WorkspaceSpawner.network_name = settings.workspace_network
     c.WorkspaceSpawner.use_internal_ip = True
+    c.WorkspaceSpawner.poll_interval = 15  # notice a container removed or OOM-killed behind the hub's back
     c.WorkspaceSpawner.mem_limit = settings.mem_limit
     c.WorkspaceSpawner.cpu_limit = settings.cpu_limit
     c.WorkspaceSpawner.extra_host_config = {

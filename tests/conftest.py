@@ -1,4 +1,8 @@
-"""Shared fixtures: a real hub started with `truongso up`, logs shown only when a test fails."""
+"""Shared fixtures: real hubs started with `truongso up`, the Docker engine, our images.
+
+Docker resources made by a test session are named `truongso-test-<pid>-…` and removed at its end.
+Hub and container logs are attached to a test's report only when it fails.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +13,86 @@ from pathlib import Path
 import pytest
 from support.hub import ADMIN_PASSWORD, Hub, start_hub
 
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)
+    if report.failed and report.when in ("setup", "call"):
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, Hub):
+                report.sections.append((f"hub log {value.log_path.name}", value.log()[-8000:]))
+                report.sections.append(("containers", value.container_logs()))
 
 
-def _failed(request: pytest.FixtureRequest) -> bool:
-    return any(
-        getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
-        for when in ("setup", "call")
-    )
+def require(condition: bool, why: str) -> None:
+    """Skip when something the test needs is missing, except in CI where it is a failure."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"{why} (CI must provide it: make test installs and starts it)")
+        pytest.skip(why)
 
 
 @pytest.fixture(scope="module")
-def demo_hub(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Hub]:
-    """A demo hub (local spawner) shared by the tests of one module."""
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A demo hub with the local spawner, shared by the tests of one module."""
     data_dir = tmp_path_factory.mktemp("hub") / "data"
     hub = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
     yield hub
     hub.stop()
-    if os.environ.get("TRUONGSO_SHOW_HUB_LOG"):
-        print(hub.log())
 
 
-@pytest.fixture
-def hub_log_on_failure(request: pytest.FixtureRequest, demo_hub: Hub) -> Iterator[None]:
-    yield
-    if _failed(request):
-        print(f"---- hub log ({demo_hub.log_path}) ----\n{demo_hub.log()[-8000:]}")
+@pytest.fixture(scope="session")
+def docker_client() -> object:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as exc:
+        require(False, f"no Docker engine answers ({exc.__class__.__name__})")
+    return client
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if "demo_hub" in getattr(item, "fixturenames", ()) and "hub_log_on_failure" not in item.fixturenames:
-            item.fixturenames.append("hub_log_on_failure")
+@pytest.fixture(scope="session")
+def docker_prefix(docker_client: object) -> Iterator[str]:
+    prefix = f"truongso-test-{os.getpid()}"
+    yield prefix
+    remove_docker_resources(docker_client, prefix)
+
+
+def remove_docker_resources(client: object, prefix: str) -> None:
+    from docker.errors import DockerException
+
+    from hub.network import WorkspaceNetwork, remove_host_firewall
+
+    for container in client.containers.list(all=True, filters={"name": f"{prefix}-"}):
+        try:
+            container.remove(force=True)
+        except DockerException:
+            pass
+    for network in client.networks.list(names=[f"{prefix}-workspaces"]):
+        network.reload()
+        config = network.attrs["IPAM"]["Config"][0]
+        remove_host_firewall(WorkspaceNetwork(network.name, config["Subnet"], config["Gateway"]), prefix)
+        network.remove()
+    for volume in client.volumes.list(filters={"name": f"{prefix}-"}):
+        try:
+            volume.remove(force=True)
+        except DockerException:
+            pass
+
+
+@pytest.fixture(scope="session")
+def workspace_image(docker_client: object) -> str:
+    """Our learner image, built (air-gapped) if this machine does not have it yet."""
+    from images.build import build_images
+
+    report = build_images(which=("workspace",), client=docker_client, progress=lambda *a: None)
+    return report.images["workspace"]
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from hub.directory.accounts import (
     normalize_username,
 )
 from hub.directory.db import Directory
-from hub.directory.membership import Membership, managed_roles, membership_of
+from hub.directory.membership import Membership, membership_of
 from hub.directory.models import Person
 
 
@@ -127,11 +127,10 @@ class TruongSoAuthenticator(NativeAuthenticator):
         return model if model is not None else False  # False: removed from the directory, log in again
 
     async def load_managed_roles(self) -> list[dict]:
-        def read() -> list[dict]:
-            with self.directory.session() as session:
-                return managed_roles(session)
-
-        return await run_blocking(read)
+        # Roles are created when a user who holds them logs in (sync_roles). Returning them here as well
+        # makes JupyterHub 6.1.1 crash on its second start (KeyError 'users' in init_role_assignment when
+        # reset_managed_roles_on_startup is off and a managed role already has members).
+        return []
 
     def seconds_locked(self, username: str) -> int:
         """Seconds until a locked account may try again (0 when not locked)."""

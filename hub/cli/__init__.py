@@ -18,12 +18,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from hub.cli import classes, up, users
+    from hub.cli import classes, images, up, users
 
     parser = Parser(prog="truongso", description="Trường Số — quản trị / administration")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
     verbs.required = True
-    for module in (up, users, classes):
+    for module in (up, users, classes, images):
         module.register(verbs)
     return parser
 

@@ -64,12 +64,3 @@ def membership_of(session: Session, username: str) -> Membership | None:
     if person.is_admin:
         roles.append(BASE_ROLES["admin"])
     return Membership(admin=person.is_admin, groups=groups, roles=roles)
-
-
-def managed_roles(session: Session) -> list[dict[str, Any]]:
-    """Every role the directory can hand out, for JupyterHub to create at start."""
-    from hub.directory.models import SchoolClass
-
-    roles = [BASE_ROLES[LEARNER_ROLE], BASE_ROLES[INSTRUCTOR_ROLE]]
-    roles.extend(instructor_role(name) for (name,) in session.query(SchoolClass.name).order_by(SchoolClass.name))
-    return roles

@@ -91,6 +91,22 @@ class Hub:
         if proxy:
             self.stop_proxy()
 
+    def container_logs(self, tail: int = 60) -> str:
+        """Logs of this hub's workspace containers (docker spawner), for failure reports."""
+        try:
+            settings = json.loads((self.data_dir / "run" / "settings.json").read_text())
+            if settings.get("spawner") != "docker":
+                return ""
+            import docker
+
+            client = docker.from_env()
+            return "\n".join(
+                f"--- {c.name} ({c.status})\n{c.logs(tail=tail).decode(errors='replace')}"
+                for c in client.containers.list(all=True, filters={"name": settings["docker_prefix"] + "-ws-"})
+            )
+        except Exception as exc:  # a failure report must not fail
+            return f"(no container logs: {exc})"
+
     def stop_proxy(self) -> None:
         pid_file = self.data_dir / "run" / "proxy.pid"
         try:
@@ -110,7 +126,11 @@ class Hub:
         """Stop the hub (not the proxy, not the workspaces) and start it again on the same port."""
         self.stop(proxy=False)
         restarted = start_hub(self.data_dir, *extra, env=env, port=self.port)
-        self.process, self.log_path = restarted.process, restarted.log_path
+        self.process, self.log_path, self.accounts = restarted.process, restarted.log_path, restarted.accounts
+
+    def settings(self) -> dict:
+        """The resolved settings this hub runs with (written by `truongso up`)."""
+        return json.loads((self.data_dir / "run" / "settings.json").read_text())
 
 
 def start_hub(data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None) -> Hub:
@@ -191,14 +211,21 @@ class HubSession:
         return self.http.request(method, urljoin(base, path), headers=headers, timeout=60, **kwargs)
 
     def run_code(self, code: str, timeout: float = 120) -> dict:
-        """Start a kernel, run `code` over the websocket, return {'stdout','result','error','display'}."""
-        kernel = self.server_api("POST", "api/kernels", json={"name": "python3"})
-        kernel.raise_for_status()
-        kernel_id = kernel.json()["id"]
+        """Start a kernel, run `code` over the websocket, stop the kernel; see `execute` for the result."""
+        kernel_id = self.start_kernel()
         try:
-            return self._execute(kernel_id, code, timeout)
+            return self.execute(kernel_id, code, timeout)
         finally:
             self.server_api("DELETE", f"api/kernels/{kernel_id}")
+
+    def start_kernel(self) -> str:
+        kernel = self.server_api("POST", "api/kernels", json={"name": "python3"})
+        kernel.raise_for_status()
+        return kernel.json()["id"]
+
+    def execute(self, kernel_id: str, code: str, timeout: float = 120) -> dict:
+        """Run `code` in a running kernel: {'stdout', 'result', 'error', 'display', 'died'}."""
+        return self._execute(kernel_id, code, timeout)
 
     def _execute(self, kernel_id: str, code: str, timeout: float) -> dict:
         ws_url = self.server_url().replace("http://", "ws://") + f"api/kernels/{kernel_id}/channels"
@@ -223,11 +250,14 @@ class HubSession:
                 }
             )
         )
-        out: dict = {"stdout": "", "result": None, "error": None, "display": []}
+        out: dict = {"stdout": "", "result": None, "error": None, "display": [], "died": False}
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
                 msg = json.loads(ws.recv())
+                if msg.get("msg_type") == "status" and msg["content"]["execution_state"] in ("restarting", "dead"):
+                    out["died"] = True  # e.g. killed by the memory limit
+                    return out
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 kind, content = msg["msg_type"], msg["content"]

@@ -1,0 +1,31 @@
+"""`truongso images build`: the workspace and grader images, built with no registry (images.build)."""
+
+from __future__ import annotations
+
+import argparse
+
+from hub.i18n import UserError
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    images = verbs.add_parser("images", help="image Docker / Docker images")
+    sub = images.add_subparsers(dest="action", metavar="ACTION", parser_class=type(images))
+    sub.required = True
+    p = sub.add_parser("build", help="xây dựng image (không cần registry) / build the images (no registry needed)")
+    p.add_argument("--base", help="image nền có sẵn / an existing local base image (default: made with debootstrap)")
+    p.add_argument("--only", choices=["workspace", "grader"], help="chỉ một image / only this image")
+    p.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from images.build import IMAGE_NAMES, ImageBuildError, build_images
+
+    which = (args.only,) if args.only else IMAGE_NAMES
+    try:
+        report = build_images(base=args.base, which=which, progress=lambda line: print(line, flush=True))
+    except ImageBuildError as exc:
+        raise UserError(f"không xây dựng được image: {exc}", f"cannot build the images: {exc}") from None
+    print(report.summary())
+    state = "tất cả dùng lại / everything reused" if report.all_reused else "xong / done"
+    print(f"Image: {', '.join(report.images.values())} — {state}")
+    return 0
