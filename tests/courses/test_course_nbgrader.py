@@ -83,3 +83,29 @@ def test_typical_submission_is_the_student_version_answered(
             else:
                 assert t.source == r.source, f"{path}: non-answer cell {r.get('id')} was changed"
         assert answered, f"{path}: no answer was filled in"
+
+
+def _refresh_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh_typical", default_courses_root() / "refresh_typical.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("course_id", "assignment"), ASSIGNMENTS)
+def test_refresh_tool_is_a_no_op_on_current_submissions(
+    graded: dict[str, CourseRun], course_id: str, assignment: str
+) -> None:
+    run = _run(graded, course_id)
+    tool = _refresh_tool()
+    for name in run.course.assignment(assignment).notebooks:
+        typical = nbformat.read(_typical_path(run.course, assignment, name), as_version=4)
+        release = nbformat.read(run.root / "release" / assignment / name, as_version=4)
+        fresh, stubs = tool.refresh_notebook(release, typical)
+        assert not stubs
+        assert [c.source for c in fresh.cells] == [c.source for c in typical.cells]
+        _, all_stubs = tool.refresh_notebook(release, None)
+        assert len(all_stubs) == len(tool.answers_by_grade_id(release)) > 0
