@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.curriculum import Course, default_courses_root, load_courses
+from graders.curriculum import Course, default_courses_root, load_courses, notebook_points
 
 COURSES = load_courses(default_courses_root())
 NOTEBOOKS = [(c, a.id, c.source_dir / a.id / nb) for c in COURSES for a in c.assignments for nb in a.notebooks]
@@ -123,6 +123,15 @@ def test_notebook_structure(course: Course, assignment: str, path: Path) -> None
     assert kinds["answer"] >= 4 and kinds["test"] >= 4, f"too few exercises: {kinds}"
     assert kinds["hidden"] >= 2, f"each assignment needs hidden tests: {kinds}"
     assert kinds["manual"] >= 1, f"each assignment needs a manually graded written answer: {kinds}"
+    header = re.search(r"\*\*Điểm:\*\* (\d+)", "".join(nb["cells"][0]["source"]))
+    assert header, "the first cell should state the points (**Điểm:** N)"
+    assert int(header.group(1)) == notebook_points(path), "the points announced in the first cell are wrong"
+    for cell in nb["cells"]:  # "Bài tập N (k điểm)" headings announce the points of the test that follows
+        text = "".join(cell["source"]) if cell["cell_type"] == "markdown" else ""
+        for number, points in re.findall(r"Bài tập (\d+) \((\d+) điểm", text):
+            prefix = f"kt{number}-"
+            tests = [nbgrader_meta(c) for c in nb["cells"] if nbgrader_meta(c).get("grade_id", "").startswith(prefix)]
+            assert tests and tests[0].get("points") == int(points), f"Bài tập {number} announces {points} points"
 
 
 @pytest.mark.parametrize(("course", "assignment", "path"), NOTEBOOKS, ids=NB_IDS)
