@@ -125,8 +125,8 @@ def resolve(reqs: list[Requirement], pins: dict[str, tuple[str, str]], cache: Wh
     return wheels
 
 
-def write_lock(name: str, cache: WheelCache) -> Path:
-    """Regenerate images/<name>/requirements.txt; return its path."""
+def render_lock(name: str, cache: WheelCache) -> str:
+    """The text of images/<name>/requirements.txt as the host venv and the pins make it now."""
     reqs, pins = read_in(IMAGES_DIR / name / "requirements.in")
     _shared_reqs, shared = read_in(IMAGES_DIR / "pins.txt")
     pins = {**shared, **pins}
@@ -146,26 +146,33 @@ def write_lock(name: str, cache: WheelCache) -> Path:
         elif key not in host:
             note = "  # not in the host venv"
         lines.append(f"{key}=={version} \\\n    --hash=sha256:{sha256_file(path)}{note}")
-    out = IMAGES_DIR / name / "requirements.txt"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m images.lock", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=IMAGE_NAMES, action="append", help="lock only this image")
     ap.add_argument("--cache-dir", type=Path, default=None, help="wheel cache (default: build/images)")
+    ap.add_argument("--check", action="store_true", help="only report whether the locks are up to date")
     args = ap.parse_args(argv)
     cache = WheelCache((args.cache_dir or default_cache_dir()) / "wheels")
+    stale = []
     try:
         for name in args.only or IMAGE_NAMES:
-            out = write_lock(name, cache)
-            count = sum(1 for ln in out.read_text().splitlines() if "==" in ln and not ln.startswith("#"))
-            print(f"{out.relative_to(IMAGES_DIR.parent)}: {count} packages")
+            out = IMAGES_DIR / name / "requirements.txt"
+            text = render_lock(name, cache)
+            count = text.count("--hash=")
+            current = out.read_text(encoding="utf-8") if out.exists() else ""
+            if args.check:
+                stale += [] if text == current else [name]
+                print(f"{out.relative_to(IMAGES_DIR.parent)}: {'up to date' if text == current else 'STALE'}")
+            else:
+                out.write_text(text, encoding="utf-8")
+                print(f"{out.relative_to(IMAGES_DIR.parent)}: {count} packages")
     except WheelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
