@@ -294,24 +294,33 @@ def _check_free_space(path: Path) -> None:
 def _client_from_env() -> docker.DockerClient:
     try:
         return docker.from_env()
-    except docker.errors.DockerException as exc:
-        raise ImageBuildError(_docker_message(exc)) from None
+    except docker.errors.DockerException as exc:  # from_env already asks the engine its version
+        raise ImageBuildError(_unreachable(exc)) from None
 
 
 def _ping(client: docker.DockerClient) -> None:
     try:
         client.ping()
     except (docker.errors.DockerException, requests.RequestException) as exc:
-        raise ImageBuildError(_docker_message(exc)) from None
+        raise ImageBuildError(_unreachable(exc)) from None
+
+
+def _unreachable(exc: Exception) -> str:
+    return f"Docker engine not reachable (start dockerd, or set DOCKER_HOST): {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _docker_message(exc: Exception) -> str:
-    text = str(getattr(exc, "explanation", None) or exc)
-    if "No space left on device" in text or "no space left on device" in text:
+    text = _first_line(exc)
+    if "no space left on device" in text.lower():
         return "disk full in the Docker engine's storage (no space left on device)"
-    if isinstance(exc, requests.ConnectionError) or "Connection" in text or "connect" in text:
-        return "Docker engine not reachable (start dockerd, or set DOCKER_HOST): " + text.splitlines()[0][:200]
-    return f"Docker: {text.splitlines()[0][:300] if text else type(exc).__name__}"
+    if isinstance(exc, requests.ConnectionError):
+        return f"lost the connection to the Docker engine: {text}"
+    return f"Docker: {text}"
 
 
 def _disk_or(message: str) -> str:
