@@ -73,7 +73,13 @@ def apply_local_spawner(settings: HubSettings, c: Config) -> None:
     c.JupyterHub.cleanup_servers = True  # child processes: stop them with the hub rather than orphan them
 
 
+# What a workspace's own token ($JUPYTERHUB_API_TOKEN) may do, before services add theirs.
+SERVER_TOKEN_SCOPES = ["access:servers!server", "users:activity!user"]
+
+
 def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
+    from hub.services import collect_specs
+
     services = [
         {
             # The CLI's door into a running hub (e.g. to stop a user's server); token kept in data/secrets.
@@ -112,8 +118,24 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
                 "services": ["idle-culler"],
             }
         )
+    token_scopes = list(SERVER_TOKEN_SCOPES)
+    for spec in collect_specs(settings, secrets):
+        services.extend(spec.services)
+        roles.extend(spec.roles)
+        token_scopes.extend(s for s in spec.server_token_scopes if s not in token_scopes)
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
+    c.Spawner.server_token_scopes = token_scopes
+
+
+def workspace_ports(settings: HubSettings, secrets: HubSecrets) -> list[int]:
+    """Host ports workspaces may connect to: the hub's API and what services ask for."""
+    from hub.services import collect_specs
+
+    ports = [settings.hub_port]
+    for spec in collect_specs(settings, secrets):
+        ports.extend(p for p in spec.workspace_ports if p not in ports)
+    return ports
 
 
 def apply_all(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:

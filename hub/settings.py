@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Enum, Float, HasTraits, Integer, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
 SETTINGS_FILE = "truongso.toml"
 RUN_SETTINGS_FILE = Path("run") / "settings.json"
@@ -58,6 +58,14 @@ class HubSettings(HasTraits):
         help="Path of configurable-http-proxy. Default: the copy `make setup` installs in .venv/proxy, "
         "else the one on PATH.",
     ).tag(config=True)
+    public_url = Unicode(
+        help="The address people use to reach this hub, e.g. https://truongso.example.gov.vn/ (printed in "
+        "certificates' QR codes). Default: http://<ip>:<port><base_url>.",
+    ).tag(config=True)
+    service_ports = Dict(
+        value_trait=Integer(),
+        help="Port of each hub service (exchange, portal, …); missing ones are picked free at start.",
+    ).tag(config=True)
     login_max_failures = Integer(
         5, help="Failed logins in a row before an account is locked for login_lockout_seconds."
     ).tag(config=True)
@@ -89,6 +97,20 @@ class HubSettings(HasTraits):
     @default("hub_db_url")
     def _default_hub_db_url(self) -> str:
         return f"sqlite:///{self.data_path / 'jupyterhub.sqlite'}"
+
+    @default("public_url")
+    def _default_public_url(self) -> str:
+        host = "127.0.0.1" if self.ip in ("0.0.0.0", "") else self.ip
+        return f"http://{host}:{self.port}{self.base_url}"
+
+    @validate("public_url")
+    def _valid_public_url(self, proposal: dict) -> str:
+        from urllib.parse import urlparse
+
+        url = proposal["value"]
+        if urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+            raise TraitError(f"public_url must be an http(s) address, not {url!r}")
+        return url if url.endswith("/") else url + "/"
 
     @default("workspace_network")
     def _default_workspace_network(self) -> str:

@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     if settings.spawner == "docker":
         prepare_docker(settings)
     settings = resolve_ports(settings, previous_settings(data_dir))
+    secrets = HubSecrets.ensure(data_dir)
     if settings.spawner == "docker":
-        protect_host(settings)
-    HubSecrets.ensure(data_dir)
+        protect_host(settings, secrets)
     try:
         check_sqlite_file(settings.hub_db_url)
     except DirectoryError as exc:
@@ -142,6 +142,14 @@ def resolve_ports(settings: HubSettings, previous: HubSettings | None) -> HubSet
     if settings.proxy_api_port == 0:
         old = previous.proxy_api_port if previous else 0
         settings.proxy_api_port = old if old and port_is_free("127.0.0.1", old) else free_port()
+    from hub.services import service_names
+
+    ports = dict(settings.service_ports)
+    for name in service_names():
+        if name not in ports:
+            old = previous.service_ports.get(name, 0) if previous and previous.hub_ip == settings.hub_ip else 0
+            ports[name] = old if old and port_is_free(settings.hub_ip, old) else free_port(settings.hub_ip)
+    settings.service_ports = ports
     return settings
 
 
@@ -160,13 +168,14 @@ def prepare_docker(settings: HubSettings) -> None:
         settings.hub_ip = network.gateway
 
 
-def protect_host(settings: HubSettings) -> None:
+def protect_host(settings: HubSettings, secrets: HubSecrets) -> None:
     import docker
 
+    from hub.configure import workspace_ports
     from hub.network import ensure_host_firewall, ensure_workspace_network
 
     network = ensure_workspace_network(docker.from_env(), settings.workspace_network, settings.docker_prefix)
-    warning = ensure_host_firewall(network, settings.docker_prefix, [settings.hub_port])
+    warning = ensure_host_firewall(network, settings.docker_prefix, workspace_ports(settings, secrets))
     if warning:
         print(f"CẢNH BÁO / WARNING: {warning}", file=sys.stderr, flush=True)
 

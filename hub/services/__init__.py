@@ -1,0 +1,62 @@
+"""Hub-managed services: each is a sub-package `hub/services/<name>/` (`__main__.py`, `app.py`,
+`handlers.py`) whose `__init__.py` defines `hub_service(settings, secrets) -> ServiceSpec`.
+
+`hub.configure.apply_services` collects the specs of the packages listed in SERVICE_PACKAGES, so a new
+service is one new package and one line here. Ports are chosen by `truongso up` (settings.service_ports).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.settings import HubSettings
+
+SERVICE_PACKAGES = ("exchange", "portal", "certificates", "grading")
+
+
+@dataclass
+class ServiceSpec:
+    """What one service adds to JupyterHub's configuration."""
+
+    services: list[dict[str, Any]] = field(default_factory=list)  # entries of c.JupyterHub.services
+    roles: list[dict[str, Any]] = field(default_factory=list)  # entries of c.JupyterHub.load_roles
+    # scopes every workspace's own token needs for this service (e.g. the exchange)
+    server_token_scopes: list[str] = field(default_factory=list)
+    # host ports workspaces may open (the firewall lets them through)
+    workspace_ports: list[int] = field(default_factory=list)
+
+
+def service_names() -> list[str]:
+    """The service packages that exist in this checkout."""
+    names = []
+    for name in SERVICE_PACKAGES:
+        try:
+            module = importlib.import_module(f"hub.services.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"hub.services.{name}":
+                raise
+            continue
+        if hasattr(module, "hub_service"):
+            names.append(name)
+    return names
+
+
+def collect_specs(settings: HubSettings, secrets: Any) -> list[ServiceSpec]:
+    return [importlib.import_module(f"hub.services.{name}").hub_service(settings, secrets) for name in service_names()]
+
+
+def managed_service(name: str, settings: HubSettings, *, display: bool = True, **extra: Any) -> dict[str, Any]:
+    """A JupyterHub-managed service running `python -m hub.services.<name>` on its port."""
+    port = settings.service_ports[name]
+    return {
+        "name": name,
+        "url": f"http://{settings.hub_ip}:{port}",
+        "command": [sys.executable, "-m", f"hub.services.{name}"],
+        "environment": {"TRUONGSO_RUN_SETTINGS": str(settings.data_path / "run" / "settings.json")},
+        "display": display,
+        "oauth_no_confirm": True,
+        **extra,
+    }
