@@ -54,8 +54,9 @@ def _grade_course(course: Course, workdir: Path) -> CourseRun:
         src = root / "source" / a.id
         release = root / "release" / a.id
         place_submission(root, STUDENTS[0], a.id, {nb: solution_submission(src / nb) for nb in a.notebooks}, src)
-        place_submission(root, STUDENTS[1], a.id,
-                         {nb: nbformat.read(release / nb, as_version=4) for nb in a.notebooks}, src)
+        place_submission(
+            root, STUDENTS[1], a.id, {nb: nbformat.read(release / nb, as_version=4) for nb in a.notebooks}, src
+        )
         typical = {}
         for nb in a.notebooks:
             path = _typical_path(course, a.id, nb)

@@ -39,8 +39,11 @@ class CellScore:
 def prepare_course_dir(course_src: Path, course_id: str, workdir: Path) -> Path:
     """Copy <course>/source into workdir and write a minimal nbgrader_config.py there."""
     root = workdir / course_id
-    shutil.copytree(course_src / "source", root / "source",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "ket_qua", "__pycache__"))
+    shutil.copytree(
+        course_src / "source",
+        root / "source",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "ket_qua", "__pycache__"),
+    )
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\n"
         f"c.CourseDirectory.course_id = {course_id!r}\n"
@@ -54,14 +57,16 @@ def prepare_course_dir(course_src: Path, course_id: str, workdir: Path) -> Path:
 
 def run_nbgrader(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     cmd = [str(VENV_BIN / "nbgrader"), *args]
-    return subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def start_nbgrader(root: Path, *args: str) -> subprocess.Popen[str]:
     cmd = [str(VENV_BIN / "nbgrader"), *args]
-    return subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        cmd, cwd=root, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def solution_submission(source_nb: Path) -> nbformat.NotebookNode:
@@ -69,18 +74,21 @@ def solution_submission(source_nb: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(source_nb, as_version=4)
     for cell in nb.cells:
         if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.cell_type == "code":
-            cell.source = "\n".join(line for line in cell.source.splitlines()
-                                    if line.strip() not in SOLUTION_MARKERS)
+            cell.source = "\n".join(line for line in cell.source.splitlines() if line.strip() not in SOLUTION_MARKERS)
     return nb
 
 
-def place_submission(root: Path, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode],
-                     extra_from: Path | None = None) -> None:
+def place_submission(
+    root: Path,
+    student: str,
+    assignment: str,
+    notebooks: dict[str, nbformat.NotebookNode],
+    extra_from: Path | None = None,
+) -> None:
     """Write notebooks under submitted/<student>/<assignment>/ (plus the assignment's data files)."""
     dest = root / "submitted" / student / assignment
     if extra_from is not None:
-        shutil.copytree(extra_from, dest, ignore=shutil.ignore_patterns("*.ipynb", "ket_qua"),
-                        dirs_exist_ok=True)
+        shutil.copytree(extra_from, dest, ignore=shutil.ignore_patterns("*.ipynb", "ket_qua"), dirs_exist_ok=True)
     dest.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, dest / name)
@@ -94,8 +102,7 @@ def read_scores(root: Path, course_id: str, assignment: str, student: str) -> li
         submission = gb.find_submission(assignment, student)
         for nb in submission.notebooks:
             for grade in nb.grades:
-                out.append(CellScore(nb.name, grade.name, grade.auto_score, grade.max_score,
-                                     grade.cell_type))
+                out.append(CellScore(nb.name, grade.name, grade.auto_score, grade.max_score, grade.cell_type))
     return out
 
 

@@ -18,8 +18,7 @@ NB_IDS = [f"{c.id}/{nb.parent.name}/{nb.name}" for c, _, nb in NOTEBOOKS]
 
 # Letters only Vietnamese uses among Latin scripts (breve, circumflex/horn vowels, đ, hook above, dot below) ...
 VI_SPECIFIC = set(
-    "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
-    "ĂÂĐÊÔƠƯẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸ"
+    "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹĂÂĐÊÔƠƯẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸ"
 )
 # ... and the five Vietnamese tone marks, which other languages share on some vowels (à, é, ó…).
 TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
@@ -31,8 +30,10 @@ def _vietnamese_letters(text: str) -> tuple[int, int]:
     return marked, sum(ch in VI_SPECIFIC for ch in text)
 
 
-MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e]|Ä[\u0080-\u00bf‘’]|Æ[°¡]"
-                      "|á[º»][\u0080-\u00bf\u2018-\u203a]|Â[»«°·]|â€")
+MOJIBAKE = re.compile(
+    "Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e]|Ä[\u0080-\u00bf‘’]|Æ[°¡]"
+    "|á[º»][\u0080-\u00bf\u2018-\u203a]|Â[»«°·]|â€"
+)
 NETWORK = re.compile(r"https?://|ftp://|\burllib\b|\brequests\b|\bsocket\b|\bhttp\.client\b|\bpip install\b")
 
 

@@ -15,8 +15,13 @@ def _data_files(root: Path) -> dict[str, bytes]:
 
 def test_datasets_regenerate_byte_for_byte(tmp_path: Path) -> None:
     root = default_courses_root()
-    proc = subprocess.run([sys.executable, str(root / "make_datasets.py"), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(root / "make_datasets.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     committed, fresh = _data_files(root), _data_files(tmp_path)
     assert committed, "no committed datasets found"
@@ -28,6 +33,10 @@ def test_datasets_regenerate_byte_for_byte(tmp_path: Path) -> None:
 def test_generation_is_stable_across_runs(tmp_path: Path) -> None:
     root = default_courses_root()
     for out in ("a", "b"):
-        subprocess.run([sys.executable, str(root / "make_datasets.py"), "--out", str(tmp_path / out)],
-                       capture_output=True, check=True, timeout=300)
+        subprocess.run(
+            [sys.executable, str(root / "make_datasets.py"), "--out", str(tmp_path / out)],
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
     assert _data_files(tmp_path / "a") == _data_files(tmp_path / "b")

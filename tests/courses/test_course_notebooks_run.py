@@ -13,11 +13,12 @@ from nbformat.v4 import new_code_cell
 
 from graders.curriculum import default_courses_root, load_courses
 
-NOTEBOOKS = [c.source_dir / a.id / nb for c in load_courses(default_courses_root()) for a in c.assignments
-             for nb in a.notebooks]
+NOTEBOOKS = [
+    c.source_dir / a.id / nb for c in load_courses(default_courses_root()) for a in c.assignments for nb in a.notebooks
+]
 
 # Prepended to the notebook (not saved): any attempt to reach a non-local address fails loudly.
-NO_NETWORK = '''
+NO_NETWORK = """
 import socket as _socket
 _LOCAL = {"127.0.0.1", "::1", "localhost"}
 _connect, _getaddrinfo = _socket.socket.connect, _socket.getaddrinfo
@@ -30,7 +31,7 @@ def _guard_getaddrinfo(host, *args, **kwargs):
         raise OSError(f"network access is disabled in curriculum notebooks: {host!r}")
     return _getaddrinfo(host, *args, **kwargs)
 _socket.socket.connect, _socket.getaddrinfo = _guard_connect, _guard_getaddrinfo
-'''
+"""
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in NOTEBOOKS])

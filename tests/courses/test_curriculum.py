@@ -37,8 +37,9 @@ def answer_cell(grade_id: str) -> nbformat.NotebookNode:
 
 
 def grading_cell(grade_id: str, points: float) -> nbformat.NotebookNode:
-    cell = new_code_cell("assert x == 1, 'Sai rồi'",
-                         metadata=_meta(grade=True, locked=True, points=points, grade_id=grade_id))
+    cell = new_code_cell(
+        "assert x == 1, 'Sai rồi'", metadata=_meta(grade=True, locked=True, points=points, grade_id=grade_id)
+    )
     cell.id = grade_id
     return cell
 
