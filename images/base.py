@@ -40,7 +40,7 @@ _TRIM = (
     "usr/share/doc/*/[!c]*",  # keep copyright files
     "usr/share/man/*",
     "usr/share/info/*",
-    "usr/share/locale/[!v]*",
+    "usr/share/locale/[!v]*/",  # message catalogues (directories) of languages other than vi
     "var/cache/apt/*.bin",
     "var/cache/apt/archives/*.deb",
     "var/lib/apt/lists/*_*",
@@ -169,7 +169,10 @@ def _run(cmd: list[str], what: str) -> None:
 
 def _trim(root: Path) -> None:
     for pattern in _TRIM:
-        for path in root.glob(pattern):
+        dirs_only = pattern.endswith("/")
+        for path in root.glob(pattern.rstrip("/")):
+            if dirs_only and not path.is_dir():
+                continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:

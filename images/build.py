@@ -91,7 +91,7 @@ def build_images(
     debootstrap from `mirror` (default: the host's apt mirror) when missing. `cache_dir` holds the
     wheels, .debs and build contexts (default: <repo>/build/images).
     """
-    names = list(dict.fromkeys(which))
+    names = list(dict.fromkeys((which,) if isinstance(which, str) else which))
     unknown = [n for n in names if n not in IMAGE_NAMES]
     if unknown or not names:
         raise ImageBuildError(f"unknown image {unknown or names}; choose from {', '.join(IMAGE_NAMES)}")

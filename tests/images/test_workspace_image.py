@@ -132,6 +132,7 @@ out["jupyterlab_vi"] = [status, data.get("jupyterlab", {}).get("Settings", [""])
 status, body = get("/lab")
 page = json.loads(body.split('id="jupyter-config-data" type="application/json">', 1)[1].split("</script>", 1)[0])
 out["disabled"] = page["disabledExtensions"]
+out["locked"] = page.get("lockedExtensions")
 out["formgrader"] = get("/formgrader")[0]
 out["assignments"] = get("/assignments")[0]
 lab.terminate()
@@ -150,5 +151,7 @@ def test_lab_serves_vietnamese_and_hides_instructor_tools(workspace, run_image) 
     assert out["jupyterlab_vi"] == [200, "Cài đặt"], out
     assert "@jupyter/nbgrader:formgrader" in out["disabled"], out
     assert "@jupyter/nbgrader:assignment-list" not in out["disabled"], out
+    for plugin in ("formgrader", "create-assignment", "course-list"):  # the plugin manager cannot undo it
+        assert f"@jupyter/nbgrader:{plugin}" in out["locked"], out
     assert out["formgrader"] == 404, out
     assert out["assignments"] != 404, out  # the learner's assignment list API is served
