@@ -34,7 +34,8 @@ PACKAGES = (
     "fonts-noto-core",
     "tini",
 )
-PACKAGES_LABEL = "org.truongso.base-packages"
+# What the base was made from; a base of ours with another recipe is stale and is remade.
+RECIPE_LABEL = "org.truongso.base-recipe"
 # Trimmed before import: docs, manuals, other languages' messages and apt's caches.
 _TRIM = (
     "usr/share/doc/*/[!c]*",  # keep copyright files
@@ -48,14 +49,17 @@ _TRIM = (
     "var/log/apt/*",
     "dev/*",
 )
+# Image config set on import (a tarball carries none).
+_CHANGES = ("ENV LANG=C.UTF-8", 'CMD ["/bin/bash"]')
 
 
 class BaseImageError(Exception):
     """A problem making the base image, with a message fit for one line."""
 
 
-def packages_digest(packages: tuple[str, ...] = PACKAGES) -> str:
-    return hashlib.sha256(" ".join(sorted(packages)).encode()).hexdigest()[:12]
+def recipe_digest(packages: tuple[str, ...] = PACKAGES) -> str:
+    recipe = f"{SUITE}\n{' '.join(sorted(packages))}\n{' '.join(_TRIM)}\nimport: {' '.join(_CHANGES)}"
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
 def host_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
@@ -130,11 +134,7 @@ def create_base_image(
         _run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(tarball), "."], "tar")
         progress(f"base: importing {tarball.stat().st_size >> 20} MB as {tag}")
         repo, tagname = split_tag(tag)
-        changes = [
-            "ENV LANG=C.UTF-8",
-            'CMD ["/bin/bash"]',
-            f"LABEL {PACKAGES_LABEL}={packages_digest()}",
-        ]
+        changes = [*_CHANGES, f"LABEL {RECIPE_LABEL}={recipe_digest()}"]
         try:
             client.api.import_image(src=str(tarball), repository=repo, tag=tagname, changes=changes)
         except docker.errors.APIError as exc:

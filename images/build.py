@@ -26,7 +26,7 @@ import docker
 import docker.errors
 import requests
 
-from images.base import DEFAULT_BASE_TAG, PACKAGES_LABEL, BaseImageError, create_base_image, packages_digest
+from images.base import DEFAULT_BASE_TAG, RECIPE_LABEL, BaseImageError, create_base_image, recipe_digest
 from images.wheels import WheelCache, WheelError, default_cache_dir, parse_lock, place_wheels
 
 IMAGES_DIR = Path(__file__).resolve().parent
@@ -154,8 +154,8 @@ def ensure_base(
         image = None
     # A base we made earlier with another package list is stale; one without our label was put
     # there on purpose by someone, so it is used as it is.
-    label = (image.labels or {}).get(PACKAGES_LABEL) if image else None
-    if image is not None and label in (None, packages_digest()):
+    label = (image.labels or {}).get(RECIPE_LABEL) if image else None
+    if image is not None and label in (None, recipe_digest()):
         return base_tag, image.id, "reused"
     progress(f"base: {base_tag} {'is stale' if image else 'not found'}, building it")
     image_id = create_base_image(client, base_tag, work_dir, mirror=mirror, progress=progress)

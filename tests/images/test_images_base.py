@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from images.base import PACKAGES_LABEL, packages_digest
+from images.base import RECIPE_LABEL, recipe_digest
 from images.build import ensure_base
 from images.wheels import default_cache_dir
 
@@ -26,7 +26,7 @@ def test_debootstrap_base_when_none_exists(docker_client, docker_prefix, run_ima
             "reused",
         )
         image = docker_client.images.get(tag)
-        assert image.labels[PACKAGES_LABEL] == packages_digest()
+        assert image.labels[RECIPE_LABEL] == recipe_digest()
         assert image.attrs["Size"] < 300e6, image.attrs["Size"]
         script = "; ".join([
             "python3 -c 'import sys, venv; print(sys.version.split()[0])'",

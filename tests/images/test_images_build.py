@@ -14,7 +14,7 @@ import docker.errors
 import pytest
 
 from images import build as build_mod
-from images.base import PACKAGES_LABEL, host_mirror, packages_digest, split_tag
+from images.base import RECIPE_LABEL, host_mirror, recipe_digest, split_tag
 from images.build import IMAGES_DIR, ImageBuildError, build_images, ensure_base, image_version
 from images.lock import read_in, render_lock
 from images.wheels import WheelCache, default_cache_dir, parse_lock
@@ -123,7 +123,7 @@ def test_base_given_is_used_as_is(made: list[str], tmp_path: Path) -> None:
 
 
 def test_base_tag_present_is_reused(made: list[str], tmp_path: Path) -> None:
-    ours = _image("sha256:ours", {PACKAGES_LABEL: packages_digest()})
+    ours = _image("sha256:ours", {RECIPE_LABEL: recipe_digest()})
     client = _client(**{"t/base:bookworm": ours})
     assert ensure_base(client, None, base_tag="t/base:bookworm", work_dir=tmp_path)[2] == "reused"
     handmade = _client(**{"t/base:bookworm": _image("sha256:hand")})  # no label: put there on purpose
@@ -134,7 +134,7 @@ def test_base_tag_present_is_reused(made: list[str], tmp_path: Path) -> None:
 def test_base_missing_or_stale_is_built(made: list[str], tmp_path: Path) -> None:
     missing = ensure_base(_client(), None, base_tag="t/base:bookworm", work_dir=tmp_path, progress=str)
     assert missing == ("t/base:bookworm", "sha256:new", "built")
-    stale = _client(**{"t/base:bookworm": _image("sha256:old", {PACKAGES_LABEL: "other-packages"})})
+    stale = _client(**{"t/base:bookworm": _image("sha256:old", {RECIPE_LABEL: "other-packages"})})
     assert ensure_base(stale, None, base_tag="t/base:bookworm", work_dir=tmp_path, progress=str)[2] == "built"
     assert made == ["t/base:bookworm", "t/base:bookworm"]
 
