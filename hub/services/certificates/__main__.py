@@ -1,0 +1,3 @@
+from hub.services.certificates.app import main
+
+main()

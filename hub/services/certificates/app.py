@@ -1,0 +1,198 @@
+"""The certificate service: its shared state (registry, keys, limiter) and the tornado application."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+
+from graders.certificates.config import CertificateSettings
+from graders.certificates.credential import ensure_signing_key, public_key_pem
+from graders.certificates.documents import issuer_profile, status_list_credential
+from graders.certificates.models import utcnow
+from graders.certificates.store import AlreadyRevoked, CertificateStore, NotFound, open_store
+from hub.i18n import Text, UserError
+from hub.services.certificates import handlers as h
+from hub.services.certificates.ratelimit import RateLimiter
+
+HERE = Path(__file__).parent
+DEFAULT_PREFIX = "/services/certificates/"
+
+
+@dataclass
+class IssueOutcome:
+    class_name: str
+    dry_run: bool
+    issued: list[tuple[str, str]] = field(default_factory=list)  # (serial, full name)
+    eligible: int = 0
+    certified: int = 0
+    incomplete: list[tuple[str, str]] = field(default_factory=list)  # (full name, reasons)
+    error: Text | None = None
+
+
+class CertificateService:
+    """Everything the handlers share; blocking methods run in hub.blocking's executor."""
+
+    def __init__(
+        self, settings: CertificateSettings, prefix: str = DEFAULT_PREFIX, store: CertificateStore | None = None
+    ):
+        self.settings = settings
+        self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self.store = store or open_store(settings.db_url)
+        self.key = ensure_signing_key(Path(settings.key_file))
+        self.public_key = self.key.public_key()
+        self.public_pem = public_key_pem(self.public_key)
+        self.issuer_profile = issuer_profile(settings, self.public_key)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self._status_cache: dict[int, tuple[Any, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def status_list(self, year: int) -> bytes:
+        """The signed status list of a year, re-signed only when a revocation changed it."""
+        revoked, version = self.store.revoked_seqs(year)
+        with self._lock:
+            cached = self._status_cache.get(year)
+            if cached and cached[0] == version:
+                return cached[1]
+        document = status_list_credential(self.settings, year, revoked, self.key, utcnow())
+        body = json.dumps(document, ensure_ascii=False, indent=2).encode()
+        with self._lock:
+            self._status_cache[year] = (version, body)
+        return body
+
+    def admin_overview(self) -> tuple[list[Any], list[Any]]:
+        from sqlalchemy import func, select
+
+        from hub.directory.db import Directory
+        from hub.directory.models import Enrolment, EnrolmentRole, SchoolClass
+
+        directory = Directory(self.settings.db_url)
+        try:
+            with directory.session() as s:
+                counts = dict(
+                    s.execute(
+                        select(Enrolment.class_name, func.count())
+                        .where(Enrolment.role == EnrolmentRole.learner)
+                        .group_by(Enrolment.class_name)
+                    ).all()
+                )
+                classes = [
+                    (c.name, c.title, c.course_id or "", c.year or "", counts.get(c.name, 0))
+                    for c in s.scalars(select(SchoolClass).order_by(SchoolClass.name))
+                ]
+        finally:
+            directory.dispose()
+        recent = self.store.listing()[-50:][::-1]
+        return classes, recent
+
+    def issue_for_class(self, class_name: str, decision: str, actor: str, dry_run: bool) -> IssueOutcome:
+        from graders.certificates.issue import issue
+        from hub.directory.db import Directory
+        from hub.directory.models import SchoolClass
+
+        outcome = IssueOutcome(class_name, dry_run)
+        directory = Directory(self.settings.db_url)
+        try:
+            with directory.session() as s:
+                cls = s.get(SchoolClass, class_name)
+                course_id = cls.course_id if cls else None
+        finally:
+            directory.dispose()
+        if cls is None or not course_id:
+            outcome.error = Text(
+                f"không có lớp {class_name!r} gắn với khoá học", f"no class {class_name!r} with a course"
+            )
+            return outcome
+        try:
+            result = issue(
+                self.settings,
+                self.store,
+                course_id,
+                decision=decision or None,
+                actor=actor,
+                class_name=class_name,
+                dry_run=dry_run,
+            )
+        except UserError as exc:
+            outcome.error = exc.text
+            return outcome
+        plan = result.plan
+        outcome.eligible, outcome.certified = len(plan.eligible), len(plan.certified)
+        outcome.issued = [(c.serial, c.full_name) for c in result.issued]
+        outcome.incomplete = [(lr.full_name, v.reasons_text()) for lr, v in plan.incomplete]
+        return outcome
+
+    def revoke(self, serial: str, reason: str, actor: str) -> Text | None:
+        if not serial:
+            return Text("số hiệu không hợp lệ", "invalid serial")
+        if not reason or not reason.isprintable():
+            return Text("cần lý do thu hồi", "a reason is required")
+        try:
+            self.store.revoke(serial, reason, actor)
+        except NotFound:
+            return Text(f"không có giấy chứng nhận {serial}", f"no certificate {serial}")
+        except AlreadyRevoked:
+            return Text(f"{serial} đã bị thu hồi trước đó", f"{serial} was already revoked")
+        return None
+
+
+def make_app(service: CertificateService) -> web.Application:
+    from jupyterhub.services.auth import HubOAuthCallbackHandler
+
+    p = service.prefix
+    serial = r"([^/]{1,80})"
+    routes = [
+        (p, h.HomeHandler),
+        (p + "verify", h.LookupHandler),
+        (p + f"verify/{serial}", h.VerifyHandler),
+        (p + r"issuer(/key\.pem)?", h.IssuerHandler),
+        (p + r"status/(\d{4})", h.StatusListHandler),
+        (p + "me", h.MineHandler),
+        (p + r"me/([A-Z]{1,6}-\d{4}-\d{6})\.(pdf|json)", h.DownloadHandler),
+        (p + "api/certificates", h.ApiListHandler),
+        (p + "admin", h.AdminHandler),
+        (p + "admin/issue", h.AdminIssueHandler),
+        (p + "admin/revoke", h.AdminRevokeHandler),
+        (p + "oauth_callback", HubOAuthCallbackHandler),
+    ]
+    return web.Application(
+        routes,
+        certificates=service,
+        template_path=str(HERE / "templates"),
+        static_path=str(HERE / "static"),
+        static_url_prefix=p + "static/",
+        cookie_secret=secrets.token_bytes(32),  # only for the OAuth state cookie of a login in progress
+        xsrf_cookies=True,
+        default_handler_class=h.NotFoundHandler,
+    )
+
+
+def main() -> None:
+    """Entry point of the hub-managed service (`python -m hub.services.certificates`)."""
+    from urllib.parse import urlparse
+
+    from tornado.httpserver import HTTPServer
+    from tornado.ioloop import IOLoop
+
+    from hub.settings import HubSettings
+
+    run_file = Path(os.environ["TRUONGSO_RUN_SETTINGS"])
+    hub = HubSettings.from_run_file(run_file.parent.parent)
+    settings = CertificateSettings.from_hub(hub)
+    service = CertificateService(settings, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX))
+    app = make_app(service)
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10103"))
+    # Bodies past this are refused by tornado before a handler runs; the handler's own limit is smaller.
+    server = HTTPServer(app, max_body_size=max_body_size(settings))
+    server.listen(url.port or 80, url.hostname or "127.0.0.1")
+    IOLoop.current().start()
+
+
+def max_body_size(settings: CertificateSettings) -> int:
+    return settings.max_upload_bytes * 2 + 16 * 1024

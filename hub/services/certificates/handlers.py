@@ -1,0 +1,309 @@
+"""Pages and API of the certificate service.
+
+Public (no login, rate-limited): the verification page of a serial, the upload check of a credential
+file, the issuer profile with the public key, the yearly revocation status lists. They show what the
+certificate itself shows and nothing more (no username, e-mail, scores).
+Logged in through the hub (HubOAuth; who is calling comes only from the hub): a learner's own certificates,
+and for hub admins (user model `admin: true`) issuing per class and revoking, as POST forms with XSRF.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from jupyterhub.services.auth import HubOAuthenticated
+from tornado import web
+from tornado.httputil import parse_body_arguments
+
+from graders.certificates.credential import CredentialError, parse_json_upload, verify
+from graders.certificates.store import parse_serial
+from hub.blocking import run_blocking
+from hub.services.certificates.ratelimit import client_key
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def local_stamp(value: datetime | None, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite gives back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
+
+
+def public_view(cert: Any, tz: str) -> dict[str, Any]:
+    """What the verification page may show: exactly what is printed on the certificate, plus its status."""
+    return {
+        "serial": cert.serial,
+        "status": cert.status,
+        "fullName": cert.full_name,
+        "organisation": cert.organisation,
+        "courseTitle": {"vi": cert.course_title_vi, "en": cert.course_title_en},
+        "hours": f"{cert.hours:g}",
+        "className": cert.class_name or "",
+        "completedOn": cert.completed_on.strftime("%d/%m/%Y") if cert.completed_on else "",
+        "issuedOn": cert.issued_on.strftime("%d/%m/%Y"),
+        "decision": cert.decision,
+        "revokedAt": local_stamp(cert.revoked_at, tz),
+        "revokedReason": cert.revoked_reason or "",
+    }
+
+
+class BaseHandler(web.RequestHandler):
+    @property
+    def svc(self):
+        return self.settings["certificates"]
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Security-Policy", CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Cache-Control", "no-store")
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        ns = super().get_template_namespace()
+        ns.update(cfg=self.svc.settings, prefix=self.svc.prefix, user=None, is_admin=False)
+        return ns
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        reason = getattr(kwargs.get("exc_info", (None, None))[1], "log_message", None) or self._reason
+        if self.request.path.endswith(".json") or "/api/" in self.request.path or self.wants_json():
+            self.finish({"status": status_code, "error": reason})
+            return
+        self.render("error.html", status=status_code, message=reason, retry=None)
+
+    def wants_json(self) -> bool:
+        return self.get_argument("format", "") == "json" or "application/json" in self.request.headers.get("Accept", "")
+
+
+class PublicHandler(BaseHandler):
+    """Rate-limited per client address; a clear 429 page with Retry-After past the limit."""
+
+    def prepare(self) -> None:
+        key = client_key(
+            self.request.remote_ip or "",
+            self.request.headers.get("X-Forwarded-For"),
+            self.svc.settings.trusted_proxy_hops,
+        )
+        allowed, wait = self.svc.limiter.allow(key)
+        if not allowed:
+            self.set_status(429)
+            self.set_header("Retry-After", str(max(1, round(wait + 0.5))))
+            if self.wants_json():
+                self.finish({"status": 429, "error": "too many requests", "retryAfter": round(wait, 1)})
+            else:
+                self.render("error.html", status=429, message=None, retry=max(1, round(wait + 0.5)))
+
+    def check_xsrf_cookie(self) -> None:
+        # The public check changes nothing and knows no one: no session to forge a request for.
+        return None
+
+
+class HomeHandler(PublicHandler):
+    def get(self) -> None:
+        self.render("home.html", query="", bad_query=False)
+
+
+class LookupHandler(PublicHandler):
+    """GET ?q=<serial or URL> → the serial's page; POST a credential file → signature and status."""
+
+    def get(self) -> None:
+        query = self.get_argument("q", "")[:300]
+        serial = parse_serial(query)
+        if serial is None:
+            self.set_status(400)
+            self.render("home.html", query=query, bad_query=True)
+            return
+        self.redirect(f"{self.svc.prefix}verify/{serial}")
+
+    async def post(self) -> None:
+        body = self._credential_bytes()
+        result: dict[str, Any] = {"ok": False}
+        try:
+            document = parse_json_upload(body, self.svc.settings.max_upload_bytes)
+        except CredentialError as exc:
+            self.set_status(400)
+            result.update(vi=exc.vi, en=exc.en)
+            self._answer(result)
+            return
+        check = verify(document, self.svc.public_key)
+        result.update(ok=check.ok, vi=check.vi, en=check.en)
+        if not check.ok:
+            self.set_status(422)
+            self._answer(result)
+            return
+        claimed = document.get("certificate", {}) if isinstance(document.get("certificate"), dict) else {}
+        serial = parse_serial(str(claimed.get("serial", "")))
+        cert = await run_blocking(self.svc.store.get, serial) if serial else None
+        result["certificate"] = public_view(cert, self.svc.settings.timezone) if cert else None
+        result["registered"] = cert is not None
+        self._answer(result)
+
+    def _credential_bytes(self) -> bytes:
+        """The upload, as a form file field `credential`, a form text field, or a raw JSON body."""
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            args: dict[str, list[bytes]] = {}
+            files: dict[str, list[Any]] = {}
+            parse_body_arguments(content_type, self.request.body, args, files)
+            if files.get("credential"):
+                return files["credential"][0]["body"]
+            return (args.get("credential_text") or [b""])[0]
+        return self.request.body
+
+    def _answer(self, result: dict[str, Any]) -> None:
+        if self.wants_json() or not self.request.headers.get("Content-Type", "").startswith(
+            ("multipart/form-data", "application/x-www-form-urlencoded")
+        ):
+            self.finish(result)
+        else:
+            self.render("upload_result.html", result=result)
+
+
+class VerifyHandler(PublicHandler):
+    async def get(self, raw: str) -> None:
+        serial = parse_serial(raw)
+        if serial is None or serial != raw:
+            self.set_status(400)
+            self._show(None, raw[:60], malformed=True)
+            return
+        cert = await run_blocking(self.svc.store.get, serial)
+        if cert is None:
+            self.set_status(404)
+        self._show(cert, serial)
+
+    def _show(self, cert: Any, serial: str, malformed: bool = False) -> None:
+        view = public_view(cert, self.svc.settings.timezone) if cert else None
+        status = view["status"] if view else "unknown"
+        if self.wants_json():
+            self.finish({"serial": serial, "status": status, "certificate": view})
+            return
+        self.render("verify.html", serial=serial, status=status, view=view, malformed=malformed)
+
+
+class IssuerHandler(PublicHandler):
+    def get(self, pem: str | None = None) -> None:
+        self.set_header("Cache-Control", "public, max-age=300")
+        if pem:
+            self.set_header("Content-Type", "application/x-pem-file")
+            self.finish(self.svc.public_pem)
+            return
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(self.svc.issuer_profile, ensure_ascii=False, indent=2))
+
+
+class StatusListHandler(PublicHandler):
+    async def get(self, year: str) -> None:
+        body = await run_blocking(self.svc.status_list, int(year))
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "public, max-age=60")
+        self.finish(body)
+
+
+class AuthHandler(HubOAuthenticated, BaseHandler):
+    """Identity from the hub only (OAuth cookie or token), never from a parameter."""
+
+    @property
+    def username(self) -> str:
+        return self.current_user["name"]
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.current_user and self.current_user.get("admin"))
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        ns = super().get_template_namespace()
+        ns.update(user=self.current_user, is_admin=self.is_admin)
+        return ns
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise web.HTTPError(403, "chỉ quản trị viên / administrators only")
+
+
+class MineHandler(AuthHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        certs = await run_blocking(self.svc.store.for_user, self.username)
+        self.render("mine.html", certs=certs, tz=self.svc.settings.timezone)
+
+
+class DownloadHandler(AuthHandler):
+    @web.authenticated
+    async def get(self, serial: str, kind: str) -> None:
+        cert = await run_blocking(self.svc.store.get, serial)
+        if cert is None:
+            raise web.HTTPError(404, "không có giấy chứng nhận này / no such certificate")
+        if cert.username != self.username and not self.is_admin:
+            raise web.HTTPError(403, "không phải giấy chứng nhận của bạn / not your certificate")
+        if kind == "json":
+            from graders.certificates.outputs import credential_file_bytes
+
+            data, mime = credential_file_bytes(cert.credential), "application/json"
+        else:
+            from graders.certificates.outputs import ensure_pdf
+
+            path = await run_blocking(ensure_pdf, self.svc.settings, cert)
+            data, mime = path.read_bytes(), "application/pdf"
+        self.set_header("Content-Type", mime)
+        self.set_header("Content-Disposition", f'attachment; filename="{cert.serial}.{kind}"')
+        self.finish(data)
+
+
+class ApiListHandler(AuthHandler):
+    """GET: the caller's certificates; ?user=NAME: someone else's, admins only (403 otherwise)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        who = self.get_argument("user", self.username)
+        if who != self.username:
+            self.require_admin()
+        certs = await run_blocking(self.svc.store.for_user, who)
+        tz = self.svc.settings.timezone
+        self.finish({"user": who, "certificates": [public_view(c, tz) for c in certs]})
+
+
+class AdminHandler(AuthHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        self.require_admin()
+        classes, recent = await run_blocking(self.svc.admin_overview)
+        self.render("admin.html", classes=classes, recent=recent, result=None, error=None)
+
+
+class AdminIssueHandler(AuthHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        self.require_admin()
+        class_name = self.get_body_argument("class_name", "")[:64]
+        decision = self.get_body_argument("decision", "")[:200]
+        dry_run = self.get_body_argument("dry_run", "") == "1"
+        outcome = await run_blocking(self.svc.issue_for_class, class_name, decision, self.username, dry_run)
+        classes, recent = await run_blocking(self.svc.admin_overview)
+        if outcome.error:
+            self.set_status(400)
+        self.render("admin.html", classes=classes, recent=recent, result=outcome, error=outcome.error)
+
+
+class AdminRevokeHandler(AuthHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        self.require_admin()
+        serial = parse_serial(self.get_body_argument("serial", "")[:100]) or ""
+        reason = " ".join(self.get_body_argument("reason", "").split())[:500]
+        error = await run_blocking(self.svc.revoke, serial, reason, self.username)
+        classes, recent = await run_blocking(self.svc.admin_overview)
+        if error:
+            self.set_status(400)
+        self.render("admin.html", classes=classes, recent=recent, result=None, error=error)
+
+
+class NotFoundHandler(BaseHandler):
+    def prepare(self) -> None:
+        raise web.HTTPError(404, "không có trang này / no such page")
