@@ -35,7 +35,6 @@ REPOSITORY = "truongso"
 # Bump when the build procedure itself changes in a way the hashed files do not show.
 BUILD_FORMAT = "1"
 STAGE_LABEL = "org.truongso.stage=venv"  # set in the Dockerfiles' venv stage
-MIN_FREE_BYTES = 2 << 30  # wheels (~200 MB) + a base rootfs tarball (~300 MB), with room to spare
 
 Action = Literal["reused", "built", "downloaded", "given"]
 
@@ -101,7 +100,6 @@ def build_images(
     report = BuildReport()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _check_free_space(cache_dir)
         with _exclusive(cache_dir):
             with _step(report, "base", progress) as step:
                 report.base, report.base_id, step.action = ensure_base(
@@ -158,6 +156,7 @@ def ensure_base(
     if image is not None and label in (None, recipe_digest()):
         return base_tag, image.id, "reused"
     progress(f"base: {base_tag} {'is stale' if image else 'not found'}, building it")
+    _check_free_space(work_dir, 1 << 30)
     image_id = create_base_image(client, base_tag, work_dir, mirror=mirror, progress=progress)
     return base_tag, image_id, "built"
 
@@ -172,6 +171,7 @@ def ensure_wheels(
     found, missing = cache.locate(union)
     action: Action = "reused"
     if missing:
+        _check_free_space(wheel_dir, 1 << 30)
         cache.download(missing, progress)
         found, missing = cache.locate(union)
         if missing:
@@ -209,6 +209,11 @@ def ensure_image(
         image = client.images.get(tag)
         action: Action = "reused"
     except docker.errors.ImageNotFound:
+        _check_free_space(context_root.parent, 1 << 30)
+        # The engine writes the venv twice (stage and final image) plus the context: ~3 GB.
+        root = Path(client.info().get("DockerRootDir") or "/nonexistent")
+        if root.is_dir():
+            _check_free_space(root, 3 << 30)
         image = _build(client, name, tag, base_ref, wheels, context_root / name, progress)
         action = "built"
     latest = f"{repository}/{name}:latest"
@@ -285,10 +290,12 @@ def _exclusive(cache_dir: Path) -> Iterator[None]:
         yield
 
 
-def _check_free_space(path: Path) -> None:
+def _check_free_space(path: Path, need: int) -> None:
+    """Fail early and clearly rather than half-way with ENOSPC."""
+    path.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(path).free
-    if free < MIN_FREE_BYTES:
-        raise ImageBuildError(f"disk nearly full: {free >> 20} MB free in {path}, need about 2 GB")
+    if free < need:
+        raise ImageBuildError(f"disk nearly full: {free >> 20} MB free in {path}, need about {need >> 30} GB")
 
 
 def _client_from_env() -> docker.DockerClient:

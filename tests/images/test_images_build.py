@@ -139,6 +139,13 @@ def test_base_missing_or_stale_is_built(made: list[str], tmp_path: Path) -> None
     assert made == ["t/base:bookworm", "t/base:bookworm"]
 
 
+def test_nearly_full_disk_is_a_clear_error(made: list[str], tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(build_mod.shutil, "disk_usage", lambda _p: SimpleNamespace(free=100 << 20))
+    with pytest.raises(ImageBuildError, match=r"disk nearly full: 100 MB free"):
+        ensure_base(_client(), None, base_tag="t/base:bookworm", work_dir=tmp_path, progress=str)
+    assert made == []
+
+
 def test_host_mirror_reads_deb822_and_one_line_sources(tmp_path: Path) -> None:
     (tmp_path / "sources.list.d").mkdir()
     assert host_mirror(tmp_path) == "http://deb.debian.org/debian"  # nothing configured
