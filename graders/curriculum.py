@@ -14,6 +14,10 @@ A course folder holds ``course.yaml`` and nbgrader ``source/<assignment>/*.ipynb
     completion:                      # the certificate rule
       require_all_required_submitted: true
       min_overall_percent: 70        # sum of scores / sum of points over required assignments
+    late_policy:                     # optional; deadlines themselves are set per class
+      penalty: percent_per_day       # none | zero | percent_per_day
+      percent_per_day: 10            # with percent_per_day: % of the earned score lost per started day
+      close_after_days: 7            # optional: refuse submissions this long after the deadline
 
 Every problem raises :class:`CourseError`, whose message names the file and the problem.
 """
@@ -33,6 +37,9 @@ import yaml
 COURSE_FILE = "course.yaml"
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _TOP_KEYS = {"id", "title", "description", "hours", "assignments", "completion"}
+_OPTIONAL_TOP_KEYS = {"late_policy"}
+_LATE_KEYS = {"penalty", "percent_per_day", "close_after_days"}
+LATE_PENALTIES = ("none", "zero", "percent_per_day")
 _ASSIGNMENT_KEYS = {"id", "title", "points", "required"}
 _COMPLETION_KEYS = {"require_all_required_submitted", "min_overall_percent"}
 
@@ -74,6 +81,24 @@ class CompletionRule:
 
 
 @dataclass(frozen=True)
+class LatePolicy:
+    """What a late submission costs; lateness is measured against the learner's class deadline."""
+
+    penalty: str = "none"  # one of LATE_PENALTIES
+    percent_per_day: float = 0.0
+    close_after_days: float | None = None  # refuse submissions this long after the deadline
+
+    def penalty_points(self, seconds_late: float, score: float) -> float:
+        """Points taken from `score`: all of it (zero), or percent_per_day of it per started day late."""
+        if seconds_late <= 0 or self.penalty == "none" or score <= 0:
+            return 0.0
+        if self.penalty == "zero":
+            return score
+        days = math.ceil(seconds_late / 86400)
+        return min(score, score * self.percent_per_day / 100 * days)
+
+
+@dataclass(frozen=True)
 class Course:
     id: str
     title: LocalizedText
@@ -82,6 +107,7 @@ class Course:
     assignments: tuple[Assignment, ...]
     completion: CompletionRule
     path: Path  # the course folder
+    late_policy: LatePolicy = LatePolicy()
 
     @property
     def source_dir(self) -> Path:
@@ -133,7 +159,7 @@ def load_course(path: Path | str) -> Course:
     except yaml.YAMLError as exc:
         raise CourseError(yaml_path, f"invalid YAML: {exc}") from exc
     v = _Validator(yaml_path)
-    data = v.mapping(data, "the document", required=_TOP_KEYS, allowed=_TOP_KEYS)
+    data = v.mapping(data, "the document", required=_TOP_KEYS, allowed=_TOP_KEYS | _OPTIONAL_TOP_KEYS)
 
     course_id = v.ident(data["id"], "id")
     if course_id != folder.name:
@@ -169,7 +195,31 @@ def load_course(path: Path | str) -> Course:
     percent = v.number(comp["min_overall_percent"], "completion.min_overall_percent")
     if not 0 <= percent <= 100:
         v.fail(f"completion.min_overall_percent must be between 0 and 100, not {percent!r}")
-    return Course(course_id, title, description, hours, tuple(assignments), CompletionRule(flag, percent), folder)
+    late = _late_policy(v, data.get("late_policy"))
+    completion = CompletionRule(flag, percent)
+    return Course(course_id, title, description, hours, tuple(assignments), completion, folder, late)
+
+
+def _late_policy(v: _Validator, raw: Any) -> LatePolicy:
+    if raw is None:
+        return LatePolicy()
+    item = v.mapping(raw, "late_policy", required={"penalty"}, allowed=_LATE_KEYS)
+    penalty = item["penalty"]
+    if penalty not in LATE_PENALTIES:
+        v.fail(f"late_policy.penalty must be one of {', '.join(LATE_PENALTIES)}, not {penalty!r}")
+    percent = 0.0
+    if penalty == "percent_per_day":
+        if "percent_per_day" not in item:
+            v.fail("late_policy.percent_per_day is required with penalty: percent_per_day")
+        percent = v.number(item["percent_per_day"], "late_policy.percent_per_day", positive=True)
+        if percent > 100:
+            v.fail(f"late_policy.percent_per_day must be at most 100, not {percent!r}")
+    close = item.get("close_after_days")
+    if close is not None:
+        close = v.number(close, "late_policy.close_after_days")
+        if close < 0:
+            v.fail(f"late_policy.close_after_days cannot be negative, not {close!r}")
+    return LatePolicy(penalty, percent, close)
 
 
 def notebook_points(notebook: Path | str) -> float:
@@ -205,8 +255,9 @@ def _check_unlisted_folders(v: _Validator, folder: Path, listed: set[str]) -> No
     source = folder / "source"
     if not source.is_dir():
         return
-    extra = sorted(d.name for d in source.iterdir()
-                   if d.is_dir() and not d.name.startswith(".") and d.name not in listed)
+    extra = sorted(
+        d.name for d in source.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in listed
+    )
     if extra:
         v.fail(f"source/ has assignment folders not listed in 'assignments': {', '.join(extra)}")
 

@@ -188,6 +188,9 @@ def image_version(name: str, base_id: str) -> str:
     for path in _context_files(name):
         h.update(f"{path.name}\n".encode())
         h.update(path.read_bytes())
+    for relative, path in _source_files(name):
+        h.update(f"src/{relative}\n".encode())
+        h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -236,6 +239,10 @@ def _build(
     try:
         for path in _context_files(name):
             shutil.copy2(path, context / path.name)
+        (context / "src").mkdir()
+        for relative, path in _source_files(name):
+            (context / "src" / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, context / "src" / relative)
         place_wheels(wheels, context / "wheels")
         progress(f"{name}: docker build {tag} (network none, {len(wheels)} wheels)")
         stream = client.api.build(
@@ -270,6 +277,26 @@ def _build(
 
 def _context_files(name: str) -> list[Path]:
     return sorted(p for p in (IMAGES_DIR / name).iterdir() if p.is_file() and p.suffix != ".in")
+
+
+def _source_files(name: str) -> list[tuple[str, Path]]:
+    """Our own Python code an image needs (e.g. the exchange client), listed in `<image>/sources.txt` as
+    repository paths; copied into the build context under src/ and so into the image's site-packages."""
+    listing = IMAGES_DIR / name / "sources.txt"
+    if not listing.is_file():
+        return []
+    repo = IMAGES_DIR.parent
+    files: list[tuple[str, Path]] = []
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        path = repo / entry
+        found = [path] if path.is_file() else sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+        if not found:
+            raise ImageBuildError(f"{listing}: {entry} does not exist")
+        files.extend((p.relative_to(repo).as_posix(), p) for p in found)
+    return files
 
 
 @contextmanager

@@ -59,8 +59,15 @@ def _context(args: argparse.Namespace):
     from graders.certificates.config import CertificateSettings, CertificateSettingsError
 
     hub = load_settings(existing_data_dir(args.data_dir))
+    overrides = {}
+    try:  # the address the hub really runs on (`truongso up --port …`), which truongso.toml may not say
+        from hub.settings import HubSettings
+
+        overrides["public_url"] = HubSettings.from_run_file(hub.data_path).public_url
+    except Exception:  # never started, or an older run file: the configured address
+        pass
     try:
-        return CertificateSettings.from_hub(hub)
+        return CertificateSettings.from_hub(hub, overrides)
     except CertificateSettingsError as exc:
         raise UserError(f"cấu hình sai: {exc}", f"bad setting: {exc}") from None
 

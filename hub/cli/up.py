@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
     with directory.session() as session:
         generated = accounts.ensure_admin(session, admin_password)
-        demo = accounts.ensure_demo(session, demo_course_id()) if settings.demo else []
+        demo = accounts.ensure_demo(session, course_ids()) if settings.demo else []
     directory.dispose()
     print_accounts(settings, generated, demo)
     settings.write_run_file()
@@ -142,10 +142,10 @@ def resolve_ports(settings: HubSettings, previous: HubSettings | None) -> HubSet
     if settings.proxy_api_port == 0:
         old = previous.proxy_api_port if previous else 0
         settings.proxy_api_port = old if old and port_is_free("127.0.0.1", old) else free_port()
-    from hub.services import service_names
+    from hub.services import port_names
 
     ports = dict(settings.service_ports)
-    for name in service_names():
+    for name in port_names(settings):
         if name not in ports:
             old = previous.service_ports.get(name, 0) if previous and previous.hub_ip == settings.hub_ip else 0
             ports[name] = old if old and port_is_free(settings.hub_ip, old) else free_port(settings.hub_ip)
@@ -206,16 +206,13 @@ def resolve_spawner(choice: str, image: str) -> str:
     return "local"
 
 
-def demo_course_id() -> str | None:
+def course_ids() -> set[str]:
+    from graders.curriculum import CourseError, load_courses
+
     try:
-        from graders.curriculum import default_courses_root, load_courses
-    except ImportError:
-        return None
-    try:
-        courses = load_courses(default_courses_root())
-    except Exception:  # the demo must start even if a course file is being edited
-        return None
-    return courses[0].id if courses else None
+        return {c.id for c in load_courses()}
+    except CourseError as exc:
+        raise UserError(f"học liệu lỗi: {exc}", f"the curriculum is broken: {exc}") from None
 
 
 def print_accounts(settings: HubSettings, admin_password: str | None, demo: list) -> None:

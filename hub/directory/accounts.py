@@ -98,7 +98,11 @@ class DemoAccount:
     password: str
 
 
-DEMO_CLASS = "DEMO"
+# One demo class per course of the curriculum, the same people in each: code, course id, title.
+DEMO_CLASSES = (
+    ("DEMO", "phan-tich-du-lieu", "Lớp trải nghiệm — Phân tích dữ liệu với Python"),
+    ("DEMO-KNS", "ky-nang-so", "Lớp trải nghiệm — Kỹ năng số cho cán bộ"),
+)
 DEMO_PEOPLE = (
     ("giangvien", "Trần Thị Hương", EnrolmentRole.instructor),
     ("hocvien1", "Nguyễn Văn An", EnrolmentRole.learner),
@@ -107,10 +111,13 @@ DEMO_PEOPLE = (
 )
 
 
-def ensure_demo(session: Session, course_id: str | None) -> list[DemoAccount]:
-    """The demo class with one instructor and three learners, with fresh passwords on every start."""
-    if session.get(SchoolClass, DEMO_CLASS) is None:
-        session.add(SchoolClass(name=DEMO_CLASS, title="Lớp trải nghiệm (demo)", course_id=course_id, funding=None))
+def ensure_demo(session: Session, course_ids: set[str]) -> list[DemoAccount]:
+    """The demo classes (of the courses that exist) with one instructor and three learners, with fresh
+    passwords on every start."""
+    classes = [(code, course) for code, course, _ in DEMO_CLASSES if course in course_ids]
+    for code, course, title in DEMO_CLASSES:
+        if course in course_ids and session.get(SchoolClass, code) is None:
+            session.add(SchoolClass(name=code, title=title, course_id=course, funding=None))
     accounts = []
     for username, full_name, role in DEMO_PEOPLE:
         person = session.get(Person, username)
@@ -124,9 +131,9 @@ def ensure_demo(session: Session, course_id: str | None) -> list[DemoAccount]:
             session.add(person)
         person.must_change_password = False
         session.flush()
-        enrolment = session.query(Enrolment).filter_by(class_name=DEMO_CLASS, username=username).one_or_none()
-        if enrolment is None:
-            session.add(Enrolment(class_name=DEMO_CLASS, username=username, role=role))
+        for code, _ in classes:
+            if session.query(Enrolment).filter_by(class_name=code, username=username).one_or_none() is None:
+                session.add(Enrolment(class_name=code, username=username, role=role))
         password = generate_password()
         set_password(session, username, hash_password(password, GENERATED_PASSWORD_ROUNDS))
         accounts.append(DemoAccount(username, full_name, role.value, password))

@@ -56,16 +56,25 @@ def check_sqlite_file(url: str) -> None:
         raise DirectoryError(f"database file {path} is damaged: {result[0] if result else 'no answer'}")
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create or upgrade the directory tables and nativeauthenticator's password table."""
-    from nativeauthenticator.orm import UserInfo
-
+def upgrade_schema(engine: Engine, migrations: Path) -> None:
+    """Run one subsystem's alembic migrations (each keeps its own version table, see its env.py)."""
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(migrations))
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+    except (DatabaseError, OperationalError) as exc:
+        raise DirectoryError(f"cannot prepare database {engine.url!r}: {exc.orig}") from None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or upgrade the directory tables and nativeauthenticator's password table."""
+    from nativeauthenticator.orm import UserInfo
+
+    upgrade_schema(engine, MIGRATIONS)
+    try:
+        with engine.begin() as conn:
             if "users_info" not in inspect(conn).get_table_names():
                 UserInfo.__table__.create(conn)
     except (DatabaseError, OperationalError) as exc:

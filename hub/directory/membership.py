@@ -35,8 +35,17 @@ BASE_ROLES: dict[str, dict[str, Any]] = {
     # JupyterHub strips every role a managing authenticator does not return, so `user` is always returned.
     "user": {"name": "user"},
     "admin": {"name": "admin"},
-    LEARNER_ROLE: {"name": LEARNER_ROLE, "description": "Học viên / Learner", "scopes": ["self"]},
-    INSTRUCTOR_ROLE: {"name": INSTRUCTOR_ROLE, "description": "Giảng viên / Instructor", "scopes": ["self"]},
+    # Both may use the assignment exchange; what they may do there the exchange decides per course.
+    LEARNER_ROLE: {
+        "name": LEARNER_ROLE,
+        "description": "Học viên / Learner",
+        "scopes": ["self", "access:services!service=exchange"],
+    },
+    INSTRUCTOR_ROLE: {
+        "name": INSTRUCTOR_ROLE,
+        "description": "Giảng viên / Instructor",
+        "scopes": ["self", "access:services!service=exchange"],
+    },
 }
 
 

@@ -27,6 +27,8 @@ class ServiceSpec:
     server_token_scopes: list[str] = field(default_factory=list)
     # host ports workspaces may open (the firewall lets them through)
     workspace_ports: list[int] = field(default_factory=list)
+    # environment variables every workspace gets (e.g. where the exchange is)
+    workspace_env: dict[str, str] = field(default_factory=dict)
 
 
 def service_names() -> list[str]:
@@ -42,6 +44,25 @@ def service_names() -> list[str]:
         if hasattr(module, "hub_service"):
             names.append(name)
     return names
+
+
+def port_names(settings: HubSettings) -> list[str]:
+    """Every port the services need: one per package, unless it names its own (`port_names(settings)`)."""
+    names = []
+    for name in service_names():
+        module = importlib.import_module(f"hub.services.{name}")
+        names.extend(module.port_names(settings) if hasattr(module, "port_names") else [name])
+    return names
+
+
+def load_service_settings() -> HubSettings:
+    """A service's view of the hub settings: the run file `truongso up` wrote (path in the environment
+    JupyterHub gives the service)."""
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ["TRUONGSO_RUN_SETTINGS"])
+    return HubSettings.from_run_file(path.parent.parent)
 
 
 def collect_specs(settings: HubSettings, secrets: Any) -> list[ServiceSpec]:

@@ -7,8 +7,8 @@ from hub.directory.models import Base
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    # users_info belongs to nativeauthenticator, which creates it itself.
-    return not (type_ == "table" and name == "users_info")
+    # Only the directory's own tables: users_info is nativeauthenticator's, other subsystems have theirs.
+    return type_ != "table" or name in Base.metadata.tables
 
 
 connection = context.config.attributes["connection"]

@@ -188,8 +188,9 @@ def main() -> None:
     service = CertificateService(settings, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX))
     app = make_app(service)
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10103"))
-    # Bodies past this are refused by tornado before a handler runs; the handler's own limit is smaller.
-    server = HTTPServer(app, max_body_size=max_body_size(settings))
+    # Bodies past this are refused by tornado before a handler runs (the upload handler streams and allows
+    # more, to answer 413 cleanly); slow senders are cut off.
+    server = HTTPServer(app, max_body_size=max_body_size(settings), body_timeout=60, idle_connection_timeout=120)
     server.listen(url.port or 80, url.hostname or "127.0.0.1")
     IOLoop.current().start()
 

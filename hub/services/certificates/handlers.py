@@ -110,8 +110,33 @@ class HomeHandler(PublicHandler):
         self.render("home.html", query="", bad_query=False)
 
 
+DISCARD_LIMIT = 64 * 1024 * 1024  # bodies up to this are read and thrown away, to answer a clean 413
+
+
+@web.stream_request_body
 class LookupHandler(PublicHandler):
-    """GET ?q=<serial or URL> → the serial's page; POST a credential file → signature and status."""
+    """GET ?q=<serial or URL> → the serial's page; POST a credential file → signature and status.
+
+    The body is streamed: past the upload limit it is counted, not kept, and the answer is a 413 page
+    (closing the connection mid-upload instead would reach the browser as a proxy error)."""
+
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        super().prepare()
+        if self.request.method == "POST" and not self._finished:
+            self.request.connection.set_max_body_size(DISCARD_LIMIT)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= self._keep_limit:
+            self._chunks.append(chunk)
+        else:
+            self._chunks = []
+
+    @property
+    def _keep_limit(self) -> int:
+        return self.svc.settings.max_upload_bytes * 2 + 16 * 1024  # room for the multipart envelope
 
     def get(self) -> None:
         query = self.get_argument("q", "")[:300]
@@ -123,8 +148,16 @@ class LookupHandler(PublicHandler):
         self.redirect(f"{self.svc.prefix}verify/{serial}")
 
     async def post(self) -> None:
-        body = self._credential_bytes()
         result: dict[str, Any] = {"ok": False}
+        limit = self.svc.settings.max_upload_bytes
+        self.request.body = b"" if self._size > self._keep_limit else b"".join(self._chunks)
+        body = self._credential_bytes()
+        if self._size > self._keep_limit or len(body) > limit:
+            self.set_status(413)
+            kb = limit // 1024
+            result.update(vi=f"tệp quá lớn (tối đa {kb} KB)", en=f"file too large (at most {kb} KB)")
+            self._answer(result)
+            return
         try:
             document = parse_json_upload(body, self.svc.settings.max_upload_bytes)
         except CredentialError as exc:

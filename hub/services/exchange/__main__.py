@@ -1,0 +1,3 @@
+from hub.services.exchange.app import main
+
+main()

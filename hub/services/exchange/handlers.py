@@ -1,0 +1,343 @@
+"""The exchange's HTTP API (JSON and .tar.gz), token-authenticated by the hub.
+
+Every handler learns who is calling from the hub (`Caller`), and checks the course rule itself:
+learners see and submit to the courses of their classes; instructors (and the course's formgrader service)
+release, collect and give feedback in their courses. A student id in a request is only ever compared with
+the caller — a mismatch is refused, nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jupyterhub.services.auth import HubAuthenticated, UserNotAllowed
+from tornado import web
+
+from graders.exchange.archive import ArchiveError, Limits, inspect_archive, read_members
+from hub.blocking import run_blocking
+from hub.services.exchange.access import Caller
+from hub.services.exchange.models import DEFAULT_CLASS, Submission
+from hub.services.exchange.store import Refused, SubmitPolicy
+
+STUDENT_HEADER = "X-Nbgrader-Student"
+
+
+def _error(status: int, vi: str, en: str) -> web.HTTPError:
+    error = web.HTTPError(status, f"{vi} / {en}")
+    error.bilingual = {"vi": vi, "en": en}  # type: ignore[attr-defined]
+    return error
+
+
+class ApiHandler(HubAuthenticated, web.RequestHandler):
+    """Token-only (no cookies, so no XSRF surface), JSON errors in both languages."""
+
+    def initialize(self, app: Any) -> None:
+        self.app = app
+        self.hub_auth = app.hub_auth
+
+    def check_xsrf_cookie(self) -> None:
+        return None  # only Authorization headers are accepted, never cookies
+
+    async def prepare(self) -> None:
+        model = await self.hub_auth.get_user(self, sync=False)
+        if model:
+            try:
+                model = self.check_hub_user(model)
+            except UserNotAllowed:
+                model = None
+        self._hub_auth_user_cache = model
+        if not model:
+            raise _error(403, "cần đăng nhập qua hub (token không hợp lệ)", "a valid hub token is required")
+        self.caller: Caller = await self.app.access.resolve(model)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        # The store and the archive checks refuse with their own exceptions: give them their HTTP status.
+        if isinstance(e, Refused):
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+        elif isinstance(e, ArchiveError):
+            status = 413 if "too large" in e.en or "too many" in e.en else 400
+            self.send_error(status, exc_info=(type(e), e, e.__traceback__))
+        else:
+            super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        body: dict[str, Any] = {"status": status_code}
+        if isinstance(exc, Refused | ArchiveError):
+            body.update(vi=exc.vi, en=exc.en)
+        elif getattr(exc, "bilingual", None):
+            body.update(exc.bilingual)
+        else:
+            body.update(vi="lỗi", en=self._reason)
+        body["message"] = f"{body['vi']} / {body['en']}"
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def send_json(self, value: Any) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(value, ensure_ascii=False, default=str))
+
+    def send_archive(self, data: bytes, name: str) -> None:
+        self.set_header("Content-Type", "application/gzip")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}.tar.gz"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(data)
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    def course(self, course_id: str) -> str:
+        if course_id not in self.app.courses:
+            raise _error(404, f"không có khoá học {course_id[:64]!r}", f"no course {course_id[:64]!r}")
+        return course_id
+
+    def assignment(self, course_id: str, assignment_id: str) -> str:
+        course = self.app.courses[course_id]
+        if assignment_id not in {a.id for a in course.assignments}:
+            raise _error(404, f"khoá học không có bài {assignment_id[:64]!r}", f"no assignment {assignment_id[:64]!r}")
+        return assignment_id
+
+    def must_see(self, course_id: str) -> None:
+        if not self.caller.sees(self.course(course_id)):
+            raise _error(403, "bạn không thuộc khoá học này", "you are not in this course")
+
+    def must_teach(self, course_id: str) -> None:
+        if not self.caller.teaches(self.course(course_id)):
+            raise _error(403, "chỉ giảng viên của khoá học được làm việc này", "only the course's instructors may")
+
+    def check_claimed_student(self) -> None:
+        """`--student=bob` or JUPYTERHUB_USER=bob reach us only as a claim; it must be the caller."""
+        claimed = self.request.headers.get(STUDENT_HEADER, "").strip()
+        if claimed and claimed not in ("*", self.caller.name):
+            raise _error(
+                403,
+                f"bạn đăng nhập là {self.caller.name}, không thể làm thay {claimed[:64]}",
+                f"you are {self.caller.name} and cannot act as {claimed[:64]}",
+            )
+
+    def body_archive(self, validate_notebooks: bool = True) -> tuple[bytes, list[str]]:
+        data = self.request.body
+        limits: Limits = self.app.limits
+        if not data:
+            raise _error(400, "thiếu nội dung gửi lên", "the request has no body")
+        info = inspect_archive(data, limits, validate_notebooks=validate_notebooks)
+        return data, info.notebooks
+
+
+def submission_json(row: Submission, feedback: list[str], with_student: bool = True) -> dict[str, Any]:
+    due = row.due_at.replace(tzinfo=UTC) if row.due_at and row.due_at.tzinfo is None else row.due_at
+    value = {
+        "id": row.id,
+        "course_id": row.course_id,
+        "assignment_id": row.assignment_id,
+        "timestamp": row.timestamp,
+        "attempt": row.attempt,
+        "notebooks": json.loads(row.notebooks),
+        "due": due.isoformat() if due else None,
+        "seconds_late": row.seconds_late,
+        "late": row.seconds_late > 0,
+        "feedback": feedback,
+    }
+    if with_student:
+        value.update(student=row.student, class_name=row.class_name)
+    return value
+
+
+class WhoAmIHandler(ApiHandler):
+    def get(self) -> None:
+        c = self.caller
+        self.send_json({
+            "name": c.name, "kind": c.kind, "admin": c.admin,
+            "learner_courses": sorted(c.learner_classes), "instructor_courses": sorted(c.instructor_courses),
+            "courses": sorted(cid for cid in self.app.courses if c.sees(cid)),
+        })  # fmt: skip
+
+
+class AssignmentsHandler(ApiHandler):
+    async def get(self, course_id: str) -> None:
+        self.must_see(course_id)
+        releases = await run_blocking(self.app.store.releases, course_id)
+        course = self.app.courses[course_id]
+        own_class = self.caller.learner_classes.get(course_id)
+        result = []
+        for r in releases:
+            deadlines = await run_blocking(self.app.store.deadlines, course_id, r.assignment_id)
+            due = deadlines.get(own_class or "", deadlines.get(DEFAULT_CLASS))
+            title = course.assignment(r.assignment_id).title
+            item = {
+                "course_id": course_id, "assignment_id": r.assignment_id, "notebooks": json.loads(r.notebooks),
+                "released_at": r.released_at.isoformat(), "due": due.isoformat() if due else None,
+                "title": {"vi": title.vi, "en": title.en},
+            }  # fmt: skip
+            if self.caller.teaches(course_id):
+                item["deadlines"] = {k: v.isoformat() for k, v in deadlines.items()}
+            result.append(item)
+        self.send_json(result)
+
+
+class AssignmentHandler(ApiHandler):
+    async def put(self, course_id: str, assignment_id: str) -> None:
+        """Release (instructors). Body: .tar.gz of release/<assignment>/. ?force=1 replaces."""
+        self.must_teach(course_id)
+        self.assignment(course_id, assignment_id)
+        data, notebooks = self.body_archive()
+        if not notebooks:
+            raise _error(400, "bài phát hành không có sổ tay .ipynb nào", "the release contains no notebook")
+        due = _parse_due(self.get_argument("due", ""))
+        release = await run_blocking(
+            self.app.store.release, course_id, assignment_id, data, notebooks, self.caller.name,
+            self.get_argument("force", "0") == "1", due,
+        )  # fmt: skip
+        self.set_status(201)
+        self.send_json(
+            {
+                "course_id": course_id,
+                "assignment_id": assignment_id,
+                "notebooks": notebooks,
+                "released_at": release.released_at.isoformat(),
+            }
+        )
+
+    async def delete(self, course_id: str, assignment_id: str) -> None:
+        self.must_teach(course_id)
+        await run_blocking(self.app.store.unrelease, course_id, assignment_id)
+        self.set_status(204)
+        self.finish()
+
+
+class ReleaseArchiveHandler(ApiHandler):
+    async def get(self, course_id: str, assignment_id: str) -> None:
+        self.must_see(course_id)
+        self.assignment(course_id, assignment_id)
+        release = await run_blocking(self.app.store.get_release, course_id, assignment_id)
+        data = await run_blocking(self.app.store.blobs.get, release.blob)
+        self.send_archive(data, assignment_id)
+
+
+class SubmissionsHandler(ApiHandler):
+    async def post(self, course_id: str, assignment_id: str) -> None:
+        """Submit (learners of the course). The caller is the student; a different claim is refused."""
+        self.course(course_id)
+        self.check_claimed_student()
+        class_name = self.caller.learner_classes.get(course_id)
+        if class_name is None:
+            raise _error(403, "chỉ học viên của khoá học mới nộp bài được", "only the course's learners can submit")
+        self.assignment(course_id, assignment_id)
+        data, notebooks = self.body_archive()
+        if not notebooks:
+            raise _error(400, "bài nộp không có sổ tay .ipynb nào", "the submission contains no notebook")
+        close = self.app.courses[course_id].late_policy.close_after_days
+        policy = SubmitPolicy(close_after=None if close is None else _days(close))
+        row = await run_blocking(
+            self.app.store.submit, course_id, assignment_id, self.caller.name, class_name, data, notebooks, policy
+        )
+        self.set_status(201)
+        self.send_json(submission_json(row, [], with_student=False))
+
+    async def get(self, course_id: str, assignment_id: str | None = None) -> None:
+        """Learners: their own submissions. Instructors: everyone's (?latest=1 for the newest each)."""
+        self.must_see(course_id)
+        if assignment_id is not None:
+            self.assignment(course_id, assignment_id)
+        teaches = self.caller.teaches(course_id)
+        student = self.get_argument("student", "") or None
+        latest = self.get_argument("latest", "0") == "1"
+        if latest and not teaches:  # "latest of each learner" is collecting: instructors only
+            raise _error(403, "chỉ giảng viên của khoá học được thu bài", "only the course's instructors may collect")
+        if not teaches:
+            self.check_claimed_student()
+            if student not in (None, "*", self.caller.name):
+                raise _error(403, "bạn chỉ xem được bài nộp của mình", "you can only see your own submissions")
+            student = self.caller.name
+        elif student == "*":
+            student = None
+        rows = await run_blocking(self.app.store.submissions, course_id, assignment_id, student, latest)
+        names = await run_blocking(self.app.full_names, [r.student for r, _ in rows]) if teaches else {}
+        result = []
+        for row, feedback in rows:
+            item = submission_json(row, feedback, with_student=teaches)
+            if teaches:
+                item["full_name"] = names.get(row.student, "")
+            result.append(item)
+        self.send_json(result)
+
+
+class SubmissionMixin(ApiHandler):
+    async def own_or_taught(self, submission_id: str) -> Submission:
+        row = await run_blocking(self.app.store.get_submission, submission_id)
+        if not (row.student == self.caller.name or self.caller.teaches(row.course_id)):
+            raise Refused(404, "không có bài nộp này", "no such submission")  # do not confirm it exists
+        return row
+
+
+class SubmissionArchiveHandler(SubmissionMixin):
+    async def get(self, submission_id: str) -> None:
+        row = await self.own_or_taught(submission_id)
+        data = await run_blocking(self.app.store.blobs.get, row.blob)
+        self.send_archive(data, f"{row.assignment_id}-{row.student}")
+
+
+class FeedbackHandler(SubmissionMixin):
+    async def post(self, submission_id: str) -> None:
+        """Instructors release feedback: a .tar.gz of <notebook>.html files for one submission."""
+        row = await self.own_or_taught(submission_id)
+        self.must_teach(row.course_id)
+        data, _ = self.body_archive(validate_notebooks=False)
+        files = {}
+        for name, content in read_members(data, self.app.limits):
+            if "/" in name or not name.endswith(".html"):
+                raise _error(
+                    400, f"nhận xét phải là tệp .html: {name[:80]!r}", f"feedback must be .html files: {name[:80]!r}"
+                )
+            files[name] = content
+        count = await run_blocking(self.app.store.put_feedback, submission_id, files, self.caller.name)
+        self.set_status(201)
+        self.send_json({"submission": submission_id, "files": count})
+
+    async def get(self, submission_id: str) -> None:
+        row = await self.own_or_taught(submission_id)
+        data = await run_blocking(self.app.store.feedback_archive, row.id)
+        self.send_archive(data, f"feedback-{row.assignment_id}")
+
+
+class DeadlineHandler(ApiHandler):
+    async def put(self, course_id: str, assignment_id: str, class_name: str) -> None:
+        """Instructors set a class's deadline: {"due": "2026-12-01T17:00:00+07:00"}."""
+        self.must_teach(course_id)
+        self.assignment(course_id, assignment_id)
+        if class_name != DEFAULT_CLASS:
+            classes = await run_blocking(self.app.access.classes_of_course, course_id)
+            if class_name not in classes:
+                raise _error(
+                    404, f"lớp {class_name[:64]} không học khoá này", f"class {class_name[:64]} is not in this course"
+                )
+            if not (self.caller.admin or self.caller.kind == "service" or class_name in self.caller.instructor_classes):
+                raise _error(403, "bạn không dạy lớp này", "you do not teach this class")
+        try:
+            due = _parse_due(json.loads(self.request.body or b"{}").get("due", ""))
+        except (ValueError, AttributeError):
+            raise _error(400, 'nội dung phải là JSON {"due": ...}', 'the body must be JSON {"due": ...}') from None
+        if due is None:
+            raise _error(400, "thiếu hạn nộp", "the deadline is missing")
+        await run_blocking(self.app.store.set_deadline, course_id, assignment_id, class_name, due, self.caller.name)
+        self.send_json(
+            {"course_id": course_id, "assignment_id": assignment_id, "class": class_name, "due": due.isoformat()}
+        )
+
+
+def _parse_due(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        due = datetime.fromisoformat(value)
+    except ValueError:
+        raise _error(
+            400, f"hạn nộp không hợp lệ: {value[:40]!r} (ISO 8601)", f"invalid deadline {value[:40]!r} (ISO 8601)"
+        ) from None
+    return due if due.tzinfo else due.replace(tzinfo=UTC)
+
+
+def _days(days: float) -> timedelta:
+    return timedelta(days=days)
