@@ -213,6 +213,6 @@ class CertificateSettings(Configurable):
                 values.update(tomllib.loads(path.read_text(encoding="utf-8")))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise CertificateSettingsError(f"{path}: not valid TOML ({exc})") from None
-        values.update(overrides or {})
         values.update(data_dir=str(hub.data_path), db_url=hub.db_url, public_url=hub.public_url)
+        values.update(overrides or {})
         return cls.create(values, str(path))

@@ -60,12 +60,15 @@ def make_gradebook(path: Path, course: Course, submissions: dict[str, Iterable[S
         db = gb.db
         cells: dict[str, GradeCell] = {}
         assignments: dict[str, NbAssignment] = {}
+        existing = {a.name: a for a in db.query(NbAssignment)}
         for a in course.assignments:
             if a.id not in wanted:
                 continue
-            assignment = NbAssignment(name=a.id, course_id=course.id)
-            notebook = Notebook(name=NOTEBOOK, assignment=assignment)
-            cells[a.id] = GradeCell(name=CELL, notebook=notebook, max_score=a.points, cell_type="code")
+            assignment = existing.get(a.id) or NbAssignment(name=a.id, course_id=course.id)
+            notebook = next((nb for nb in assignment.notebooks if nb.name == NOTEBOOK), None)
+            notebook = notebook or Notebook(name=NOTEBOOK, assignment=assignment)
+            cell = next((c for c in notebook.grade_cells if c.name == CELL), None)
+            cells[a.id] = cell or GradeCell(name=CELL, notebook=notebook, max_score=a.points, cell_type="code")
             assignments[a.id] = assignment
             db.add(assignment)
         db.flush()
