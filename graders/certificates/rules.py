@@ -134,8 +134,10 @@ def read_results(course: Course, gradebook_url: str) -> dict[str, dict[str, Assi
         for a in course.assignments:
             if a.id not in known:
                 continue  # not released yet: nobody has submitted it
+            penalties = _late_penalties(gb, a.id)
             for row in gb.submission_dicts(a.id):
-                score = float(row["score"] or 0.0)
+                # nbgrader keeps late penalties beside the grades (SubmittedNotebook.late_submission_penalty)
+                score = max(0.0, float(row["score"] or 0.0) - penalties.get(row["student"], 0.0))
                 results.setdefault(row["student"], {})[a.id] = AssignmentResult(
                     assignment_id=a.id,
                     score=score if math.isfinite(score) else 0.0,
@@ -144,6 +146,22 @@ def read_results(course: Course, gradebook_url: str) -> dict[str, dict[str, Assi
                     needs_manual_grade=bool(row["needs_manual_grade"]),
                 )
     return results
+
+
+def _late_penalties(gb: object, assignment_id: str) -> dict[str, float]:
+    """Late-submission penalty points per student for one assignment (one query)."""
+    from nbgrader.api import Assignment as NbAssignment
+    from nbgrader.api import SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy import func
+
+    rows = (
+        gb.db.query(SubmittedAssignment.student_id, func.sum(SubmittedNotebook.late_submission_penalty))
+        .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+        .join(NbAssignment, NbAssignment.id == SubmittedAssignment.assignment_id)
+        .filter(NbAssignment.name == assignment_id)
+        .group_by(SubmittedAssignment.student_id)
+    )
+    return {student: float(total or 0.0) for student, total in rows}
 
 
 def _alembic_on_path() -> None:

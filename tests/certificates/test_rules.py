@@ -59,3 +59,16 @@ def test_missing_gradebook_means_nobody_yet(world: World) -> None:
     plan = make_plan(world.settings, None, world.course, CLASS)
     assert plan.eligible == [] and plan.note is not None and len(plan.incomplete) == len(LEARNERS)
     assert not (world.data_dir / "courses" / world.course.id / "gradebook.db").exists()  # not created
+
+
+def test_nbgrader_late_penalty_counts(world: World) -> None:
+    """A late penalty recorded by nbgrader takes an exactly-at-the-bar learner under it."""
+    from nbgrader.api import Gradebook
+
+    first = world.course.assignments[0].id
+    with Gradebook(world.settings.gradebook_url_for(world.course.id), world.course.id) as gb:
+        submission = gb.find_submission(first, "lien")
+        submission.notebooks[0].late_submission_penalty = 2.0
+        gb.db.commit()
+    lien = verdicts(world)["lien"]
+    assert not lien.completed and "67.8%" in lien.reasons[0].en
