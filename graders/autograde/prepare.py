@@ -38,10 +38,14 @@ class NotebookContext:
     notebook: str
     release_order: list[tuple[str | None, str | None]] = field(default_factory=list)
     release_ids: dict[str, str] = field(default_factory=dict)
+    release_sources: dict[str, str] = field(default_factory=dict)  # grade id -> source as handed out
     findings: list[Finding] = field(default_factory=list)
     executed: dict[int, dict[str, Any]] = field(default_factory=dict)
     verdicts: dict[int, dict[str, Any]] = field(default_factory=dict)
     language_info: dict[str, Any] | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NotebookContext:
+        return self  # nbconvert deep-copies resources; findings must reach the one context we read
 
 
 @dataclass
@@ -79,17 +83,18 @@ class Assignment:
     setup: CourseSetup
     assignment_id: str
     snapshot: AssignmentSnapshot
-    release: dict[str, tuple[list[tuple[str | None, str | None]], dict[str, str]]]
+    release: dict[str, tuple[list[tuple[str | None, str | None]], dict[str, str], dict[str, str]]]
     source_files: dict[str, bytes]
     exec_options: dict[str, Any]
     config_digest: str
 
 
 def load_assignment(setup: CourseSetup, assignment_id: str, snapshot: AssignmentSnapshot) -> Assignment:
-    release: dict[str, tuple[list[tuple[str | None, str | None]], dict[str, str]]] = {}
+    release: dict[str, tuple[list[tuple[str | None, str | None]], dict[str, str], dict[str, str]]] = {}
     for name in snapshot.notebooks:
         order: list[tuple[str | None, str | None]] = []
         ids: dict[str, str] = {}
+        sources: dict[str, str] = {}
         for step in (setup.coursedir.release_directory, setup.coursedir.source_directory):
             path = setup.path(step, ".", assignment_id) / f"{name}.ipynb"
             if path.is_file():
@@ -99,8 +104,10 @@ def load_assignment(setup: CourseSetup, assignment_id: str, snapshot: Assignment
                     order.append((gid, cell.get("id")))
                     if gid and cell.get("id"):
                         ids[gid] = cell["id"]
+                    if gid:
+                        sources[gid] = cell.source
                 break
-        release[name] = (order, ids)
+        release[name] = (order, ids, sources)
     source = setup.path(setup.coursedir.source_directory, ".", assignment_id)
     excluded = {str(source / x) for x in setup.converter.exclude_overwriting.get(assignment_id, [])}
     files = {}
@@ -182,8 +189,8 @@ def _prepare_notebook(a: Assignment, sub: Submission, name: str, path: Path) -> 
         return None
     if size > LARGE_NOTEBOOK:
         sub.findings.append(Finding("large_notebook", name, None, f"{size >> 20} MB"))
-    order, ids = a.release[name]
-    ctx = NotebookContext(name, order, ids)
+    order, ids, sources = a.release[name]
+    ctx = NotebookContext(name, order, ids, sources)
     try:
         nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
         _repair_cell_ids(nb, ctx)
