@@ -65,14 +65,17 @@ def grade_assignment(
             snapshot = snapshot_assignment(gb, assignment_id)
         except MissingEntry:
             raise AutogradeError(
-                f"assignment {assignment_id!r} is not in the gradebook (run nbgrader generate_assignment)"
+                f"bài {assignment_id!r} chưa có trong sổ điểm (chạy nbgrader generate_assignment trước)",
+                f"assignment {assignment_id!r} is not in the gradebook (run nbgrader generate_assignment)",
             ) from None
         assignment = load_assignment(setup, assignment_id, snapshot)
         wanted = submitted_students(setup, assignment_id)
         if students is not None:
             missing = sorted(set(students) - set(wanted))
             if missing:
-                raise AutogradeError(f"no submission of {assignment_id!r} by {', '.join(missing)}")
+                who = ", ".join(missing)
+                raise AutogradeError(f"{who} chưa nộp bài {assignment_id!r}",
+                                     f"no submission of {assignment_id!r} by {who}")
             wanted = [s for s in wanted if s in set(students)]
         store = ReportStore(setup.root, setup.course_id, assignment_id)
         report.report_path = store.path
@@ -187,7 +190,8 @@ def _docker_client() -> Any:
         client = docker.from_env(timeout=120)
         client.ping()
     except DockerException as exc:
-        raise AutogradeError(f"no Docker engine answers ({type(exc).__name__})") from None
+        raise AutogradeError(f"không kết nối được Docker ({type(exc).__name__})",
+                             f"no Docker engine answers ({type(exc).__name__})") from None
     return client
 
 
@@ -197,4 +201,5 @@ def _check_image(client: Any, image: str) -> None:
     try:
         client.images.get(image)
     except ImageNotFound:
-        raise AutogradeError(f"grader image {image} is missing (run `truongso images build`)") from None
+        raise AutogradeError(f"thiếu image chấm bài {image} (chạy `truongso images build`)",
+                             f"grader image {image} is missing (run `truongso images build`)") from None

@@ -26,6 +26,7 @@ from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
 from graders.autograde.preprocessors import REPLACEMENTS
 from graders.autograde.sanitize import SanitizeActiveContent
+from hub.i18n import Text
 
 # Heavy modules worth importing while a container waits for work, when the assignment imports them.
 PREIMPORTABLE = ("numpy", "pandas", "matplotlib", "sklearn", "scipy", "openpyxl")
@@ -33,6 +34,10 @@ PREIMPORTABLE = ("numpy", "pandas", "matplotlib", "sklearn", "scipy", "openpyxl"
 
 class AutogradeError(Exception):
     """The batch cannot start (bad course directory, unknown assignment, no Docker…): one line for a person."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        self.text = Text(vi, en)
+        super().__init__(str(self.text))
 
 
 class SandboxGrader(LoggingConfigurable):
@@ -76,7 +81,8 @@ class CourseSetup:
             exporter.register_preprocessor(REPLACEMENTS.get(cls, cls))
         if stage == "autograde":
             if Execute not in classes:
-                raise AutogradeError("Autograde.autograde_preprocessors has no Execute: nothing would run")
+                raise AutogradeError("cấu hình thiếu Execute trong Autograde.autograde_preprocessors",
+                                     "Autograde.autograde_preprocessors has no Execute: nothing would run")
             exporter.register_preprocessor(SanitizeActiveContent, enabled=True)
         return exporter
 
@@ -90,7 +96,8 @@ def load_config(root: Path) -> Config:
         except ConfigFileNotFound:
             pass
         except Exception as exc:
-            raise AutogradeError(f"{root / name}: {type(exc).__name__}: {exc}") from exc
+            problem = f"{root / name}: {type(exc).__name__}: {exc}"
+            raise AutogradeError(f"cấu hình nbgrader sai: {problem}", f"bad nbgrader config: {problem}") from exc
     path = root / "nbgrader_config.json"
     if path.is_file():
         config.merge(Config(json.loads(path.read_text(encoding="utf-8"))))
@@ -100,7 +107,7 @@ def load_config(root: Path) -> Config:
 def setup_course(root: Path | str, overrides: Config | None = None) -> CourseSetup:
     root = Path(root).absolute()
     if not root.is_dir():
-        raise AutogradeError(f"course directory {root} does not exist")
+        raise AutogradeError(f"không có thư mục khoá học {root}", f"course directory {root} does not exist")
     config = load_config(root)
     if overrides is not None:
         config.merge(overrides)

@@ -1,0 +1,101 @@
+"""`truongso grade COURSE ASSIGNMENT`: sandboxed, parallel autograding of collected submissions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from hub.i18n import UserError
+
+STATUS = {"graded": "đã chấm / graded", "unchanged": "không đổi / unchanged", "failed": "lỗi / failed"}
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    p = verbs.add_parser("grade", help="chấm tự động bài nộp, an toàn và song song / autograde submissions (sandboxed)")
+    p.add_argument("course", help="mã khoá học / course id (e.g. phan-tich-du-lieu)")
+    p.add_argument("assignment", help="mã bài / assignment id (e.g. 01-python-co-ban)")
+    p.add_argument("--workers", type=int, help="số bài chấm cùng lúc / submissions at once (default: CPU cores)")
+    p.add_argument("--student", action="append", dest="students", metavar="ID",
+                   help="chỉ học viên này (lặp lại được) / only this learner (repeatable)")  # fmt: skip
+    p.add_argument("--course-dir", type=Path, help="thư mục khoá học nbgrader / nbgrader course directory "
+                   "(default: DATA_DIR/courses/COURSE)")  # fmt: skip
+    p.add_argument("--data-dir", default="data", type=Path, help="thư mục dữ liệu / data directory (default: ./data)")
+    p.add_argument("--force", action="store_true", help="chấm lại cả bài không đổi / regrade unchanged submissions")
+    p.add_argument("--image", help="image chấm bài / grader image (default: truongso/grader:latest)")
+    p.set_defaults(run=run_grade)
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from graders.autograde import AutogradeError, grade_assignment
+
+    course_dir = args.course_dir or args.data_dir / "courses" / args.course
+    if not course_dir.is_dir():
+        raise UserError(
+            f"không có thư mục khoá học {course_dir} (dùng --course-dir)",
+            f"no course directory {course_dir} (use --course-dir)",
+        )
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers phải ≥ 1", "--workers must be at least 1")
+    bar = ProgressBar(sys.stderr)
+    try:
+        report = grade_assignment(course_dir, args.assignment, students=args.students, workers=args.workers,
+                                  image=args.image, force=args.force, progress=bar)  # fmt: skip
+    except AutogradeError as exc:
+        raise UserError(exc.text.vi, exc.text.en) from None
+    finally:
+        bar.close()
+    print_summary(report, sys.stdout)
+    return 1 if report.failed else 0
+
+
+class ProgressBar:
+    """One redrawn line on a terminal; nothing when the output is a file or a pipe."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream, self.width = stream, width
+        self.live = stream.isatty()
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int, result: object | None) -> None:
+        if not self.live or total == 0:
+            return
+        filled = self.width * done // total
+        who = getattr(result, "student", "")
+        elapsed = time.monotonic() - self.started
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {elapsed:5.0f} s {who[:24]:24}"
+        self.stream.write("\r" + line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def print_summary(report: object, out: TextIO) -> None:
+    results = report.results
+    print(f"Chấm tự động / Autograding: {report.course_id} / {report.assignment_id} — {len(results)} bài nộp / "
+          f"submissions, {report.workers} luồng / workers, {report.seconds:.1f} s", file=out)  # fmt: skip
+    if not results:
+        print("Chưa có bài nộp nào / no submissions yet", file=out)
+        return
+    width = max(12, *(len(r.student) for r in results))
+    print(f"{'học viên / student':<{width}}  {'điểm / score':>13}  {'trạng thái / status':<22}  cần xem / to review",
+          file=out)  # fmt: skip
+    for r in results:
+        score = f"{r.score:g} / {r.max_score:g}" if r.status != "failed" else "—"
+        kinds = sorted({f.text.vi for f in r.findings if f.flags})
+        note = ("⚑ " + "; ".join(kinds)) if kinds else ""
+        print(f"{r.student:<{width}}  {score:>13}  {STATUS.get(r.status, r.status):<22}  {note}"[:220], file=out)
+        if r.status == "failed":
+            print(f"{'':<{width}}  lỗi / error: {r.error[:200]}", file=out)
+        for f in r.findings:
+            if f.flags:
+                print(f"{'':<{width}}    - {f.line()[:200]}", file=out)
+    print(f"Tổng / total: {report.graded} đã chấm / graded, {report.failed} lỗi / failed, {report.flagged} cần xem / "
+          f"flagged", file=out)  # fmt: skip
+    if report.report_path:
+        print(f"Báo cáo toàn vẹn / integrity report: {report.report_path}", file=out)
