@@ -103,6 +103,12 @@ def install(nonce, preimports):
             return a.__func__ is b.__func__ and a.__self__ is b.__self__
         return False
 
+    def watched(key, old, new):
+        """Functions and classes tests call; not caches and state (tempfile._name_sequence, counters…)."""
+        if key.startswith("_") and not (key.startswith("__") and key.endswith("__")):
+            return False
+        return callable(old) or callable(new) or isinstance(old, type) or isinstance(new, type)
+
     def members(obj):
         try:
             return dict(vars(obj))
@@ -244,23 +250,15 @@ def install(nonce, preimports):
                 findings.append({"kind": kind, "detail": detail[:300]})
 
         snapshot_modules()  # modules imported since the last check: baseline from first sight
-        for name, (mod, base) in modules.items():
+        for name, (mod, base) in list(modules.items()) + list(classes.items()):
             now = members(mod)
             for key, value in base.items():
                 new = now.get(key, base)
-                if same(new, value):
+                if same(new, value) or not watched(key, value, new):
                     continue
                 if name in LOOSE_MODULES and not user_code(new):
                     continue
                 add("monkeypatch", name + "." + key)
-            for key, value in now.items():
-                if key not in base and user_code(value):
-                    add("monkeypatch", name + "." + key)
-        for name, (cls, base) in classes.items():
-            now = members(cls)
-            for key, value in base.items():
-                if not same(now.get(key, base), value):
-                    add("monkeypatch", name + "." + key)
             for key, value in now.items():
                 if key not in base and user_code(value):
                     add("monkeypatch", name + "." + key)
@@ -297,7 +295,7 @@ def install(nonce, preimports):
         _flush(_out)
         raise AssertionError("truongso-canary-" + nonce + "-" + str(pos))
 
-    for fn in (build_class, check, always_true, candidates, code_file, user_code, same, untee):
+    for fn in (build_class, check, always_true, candidates, code_file, user_code, same, untee, watched):
         own.add(id(fn))
     module = types.ModuleType("_ts_" + nonce)
     module.check = check
