@@ -1,7 +1,9 @@
 # Trường Số — two commands on a fresh machine:
 #   make run    set everything up and run the training hub in demo mode (http://127.0.0.1:8000)
 #   make test   set everything up and run the whole test suite
-PYTHON ?= python3
+# Debian's own Python when there is one: the same 3.11 as inside our images, and readable by the
+# unprivileged user the course formgraders run as (a pyenv Python under /root is not).
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000

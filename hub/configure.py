@@ -71,6 +71,7 @@ def apply_local_spawner(settings: HubSettings, c: Config) -> None:
     # The hub may run as root here; Jupyter refuses root unless told, and these processes are not isolated anyway.
     c.Spawner.args = ["--ServerApp.allow_root=True"]
     c.JupyterHub.cleanup_servers = True  # child processes: stop them with the hub rather than orphan them
+    c.Spawner.environment = {"TRUONGSO_DATA_DIR": str(settings.data_path)}  # how `truongso down` finds them
 
 
 # What a workspace's own token ($JUPYTERHUB_API_TOKEN) may do, before services add theirs.
@@ -128,7 +129,8 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
     c.Spawner.server_token_scopes = token_scopes
-    c.Spawner.environment = environment
+    existing = c.Spawner.environment if "environment" in c.Spawner else {}
+    c.Spawner.environment = {**existing, **environment}
 
 
 def workspace_ports(settings: HubSettings, secrets: HubSecrets) -> list[int]:

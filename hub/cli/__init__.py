@@ -18,7 +18,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # Verbs in the order `truongso --help` lists them; each module has `register(subparsers)`.
-VERBS = ("up", "users", "classes", "images", "grade", "certificates", "report")
+VERBS = ("up", "down", "users", "classes", "images", "grade", "certificates", "report")
 
 
 def build_parser() -> Parser:

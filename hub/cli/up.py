@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     except DirectoryError as exc:
         raise UserError(f"không dùng được cơ sở dữ liệu: {exc}", f"cannot use the database: {exc}") from None
     directory = open_directory(settings)
+    from hub.services.formgrader import ensure_course_dirs
+
+    ensure_course_dirs(settings)
     admin_password = os.environ.get(ADMIN_PASSWORD_ENV) or None
     if admin_password is not None and len(admin_password) < settings.min_password_length:
         raise UserError(

@@ -21,30 +21,36 @@ def instructor_role_name(class_name: str) -> str:
     return f"instructor-{class_name.lower()}"
 
 
-def instructor_role(class_name: str) -> dict[str, Any]:
-    """Role of the instructors of one class: see and list its learners, nothing beyond it."""
+def instructor_role(class_name: str, course_id: str | None) -> dict[str, Any]:
+    """Role of the instructors of one class: see and list its learners, open its course's formgrader
+    (a hub service named like the course), nothing beyond."""
     group = class_name
+    scopes = [f"list:users!group={group}", f"read:users!group={group}", f"read:groups!group={group}"]
+    if course_id:
+        scopes.append(f"access:services!service={course_id}")
     return {
         "name": instructor_role_name(class_name),
         "description": f"Giảng viên lớp {class_name} / Instructor of class {class_name}",
-        "scopes": [f"list:users!group={group}", f"read:users!group={group}", f"read:groups!group={group}"],
+        "scopes": scopes,
     }
 
+
+# The hub services everyone in a class uses; what they may do there each service decides.
+SERVICE_ACCESS = [f"access:services!service={name}" for name in ("exchange", "portal", "certificates")]
 
 BASE_ROLES: dict[str, dict[str, Any]] = {
     # JupyterHub strips every role a managing authenticator does not return, so `user` is always returned.
     "user": {"name": "user"},
     "admin": {"name": "admin"},
-    # Both may use the assignment exchange; what they may do there the exchange decides per course.
     LEARNER_ROLE: {
         "name": LEARNER_ROLE,
         "description": "Học viên / Learner",
-        "scopes": ["self", "access:services!service=exchange"],
+        "scopes": ["self", *SERVICE_ACCESS],
     },
     INSTRUCTOR_ROLE: {
         "name": INSTRUCTOR_ROLE,
         "description": "Giảng viên / Instructor",
-        "scopes": ["self", "access:services!service=exchange"],
+        "scopes": ["self", *SERVICE_ACCESS],
     },
 }
 
@@ -64,12 +70,14 @@ def membership_of(session: Session, username: str) -> Membership | None:
     enrolments = session.query(Enrolment).filter(Enrolment.username == username).all()
     roles = [BASE_ROLES["user"]]
     groups = sorted({e.class_name for e in enrolments if e.role == EnrolmentRole.learner})
-    taught = sorted({e.class_name for e in enrolments if e.role == EnrolmentRole.instructor})
+    taught = sorted(
+        {(e.class_name, e.school_class.course_id) for e in enrolments if e.role == EnrolmentRole.instructor}
+    )
     if groups:
         roles.append(BASE_ROLES[LEARNER_ROLE])
     if taught:
         roles.append(BASE_ROLES[INSTRUCTOR_ROLE])
-        roles.extend(instructor_role(name) for name in taught)
+        roles.extend(instructor_role(name, course) for name, course in taught)
     if person.is_admin:
         roles.append(BASE_ROLES["admin"])
     return Membership(admin=person.is_admin, groups=groups, roles=roles)

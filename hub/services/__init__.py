@@ -14,7 +14,7 @@ from typing import Any
 
 from hub.settings import HubSettings
 
-SERVICE_PACKAGES = ("exchange", "portal", "certificates", "grading")
+SERVICE_PACKAGES = ("exchange", "formgrader", "portal", "certificates")
 
 
 @dataclass
@@ -76,7 +76,10 @@ def managed_service(name: str, settings: HubSettings, *, display: bool = True, *
         "name": name,
         "url": f"http://{settings.hub_ip}:{port}",
         "command": [sys.executable, "-m", f"hub.services.{name}"],
-        "environment": {"TRUONGSO_RUN_SETTINGS": str(settings.data_path / "run" / "settings.json")},
+        "environment": {
+            "TRUONGSO_RUN_SETTINGS": str(settings.data_path / "run" / "settings.json"),
+            "TRUONGSO_DATA_DIR": str(settings.data_path),  # how `truongso down` finds this process
+        },
         "display": display,
         "oauth_no_confirm": True,
         **extra,

@@ -58,7 +58,7 @@ class Hub:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -79,8 +79,8 @@ class Hub:
                 self.accounts[match.group(1)] = match.group(2)
 
     def stop(self, timeout: float = 30, proxy: bool = True) -> None:
-        """Stop the hub; the proxy outlives it by design (cleanup_proxy=False), so stop that too unless
-        the test is about a hub restart."""
+        """Stop the hub. The proxy outlives it by design (cleanup_proxy=False) and so do Docker workspaces:
+        a hub restart test keeps them (proxy=False); otherwise everything this data dir started goes."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -89,12 +89,14 @@ class Hub:
                 self.process.kill()
                 self.process.wait(10)
         if proxy:
-            self.stop_proxy()
+            from hub.cli.down import stop_all
+
+            stop_all(self.data_dir, timeout=5)
 
     def container_logs(self, tail: int = 60) -> str:
         """Logs of this hub's workspace containers (docker spawner), for failure reports."""
         try:
-            settings = json.loads((self.data_dir / "run" / "settings.json").read_text())
+            settings = self.settings()
             if settings.get("spawner") != "docker":
                 return ""
             import docker
@@ -102,25 +104,10 @@ class Hub:
             client = docker.from_env()
             return "\n".join(
                 f"--- {c.name} ({c.status})\n{c.logs(tail=tail).decode(errors='replace')}"
-                for c in client.containers.list(all=True, filters={"name": settings["docker_prefix"] + "-ws-"})
+                for c in client.containers.list(all=True, filters={"name": settings["docker_prefix"] + "-"})
             )
         except Exception as exc:  # a failure report must not fail
             return f"(no container logs: {exc})"
-
-    def stop_proxy(self) -> None:
-        pid_file = self.data_dir / "run" / "proxy.pid"
-        try:
-            pid = int(pid_file.read_text().strip())
-            os.kill(pid, signal.SIGTERM)
-        except (OSError, ValueError):
-            return
-        for _ in range(50):
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                return
-            time.sleep(0.1)
-        os.kill(pid, signal.SIGKILL)
 
     def restart(self, *extra: str, env: dict | None = None) -> None:
         """Stop the hub (not the proxy, not the workspaces) and start it again on the same port."""

@@ -14,7 +14,9 @@ from hub.settings import HubSettings, SettingsError
 
 @pytest.fixture
 def settings(tmp_path: Path) -> HubSettings:
-    return HubSettings.create(
+    from hub.services import port_names
+
+    settings = HubSettings.create(
         {
             "data_dir": str(tmp_path),
             "port": 8123,
@@ -24,6 +26,8 @@ def settings(tmp_path: Path) -> HubSettings:
         },
         "test",
     )
+    settings.service_ports = {name: 9100 + i for i, name in enumerate(port_names(settings))}
+    return settings
 
 
 @pytest.fixture
@@ -112,3 +116,17 @@ def test_readme_documents_every_setting(repo: Path) -> None:
     readme = (repo / "README.md").read_text(encoding="utf-8")
     undocumented = [n for n in HubSettings.class_trait_names(config=True) if f"| `{n}` |" not in readme]
     assert undocumented == []
+
+
+def test_workspaces_get_the_exchange_and_services_their_ports(settings: HubSettings, secrets: HubSecrets) -> None:
+    c = Config()
+    apply_all(settings, secrets, c)
+    env = c.Spawner.environment
+    assert env["TRUONGSO_DATA_DIR"] == str(settings.data_path)  # local workspaces: found by `truongso down`
+    assert env["TRUONGSO_EXCHANGE_URL"] == f"http://127.0.0.1:{settings.service_ports['exchange']}/services/exchange/"
+    assert "access:services!service=exchange" in c.Spawner.server_token_scopes
+    names = {s["name"] for s in c.JupyterHub.services}
+    assert {"exchange", "portal", "phan-tich-du-lieu", "ky-nang-so"} <= names
+    formgrader = next(s for s in c.JupyterHub.services if s["name"] == "phan-tich-du-lieu")
+    assert "--ServerApp.terminals_enabled=False" in formgrader["command"]
+    assert formgrader["environment"]["JUPYTERHUB_DEFAULT_URL"] == "/formgrader"

@@ -88,7 +88,7 @@ class CertificateService:
                 ]
         finally:
             directory.dispose()
-        recent = self.store.listing()[-50:][::-1]
+        recent = self.store.recent(50)
         return classes, recent
 
     def issue_for_class(self, class_name: str, decision: str, actor: str, dry_run: bool) -> IssueOutcome:

@@ -140,7 +140,7 @@ class LookupHandler(PublicHandler):
 
     def get(self) -> None:
         query = self.get_argument("q", "")[:300]
-        serial = parse_serial(query)
+        serial = parse_serial(query.upper())  # people type serials in lower case too
         if serial is None:
             self.set_status(400)
             self.render("home.html", query=query, bad_query=True)
@@ -275,6 +275,9 @@ class DownloadHandler(AuthHandler):
             raise web.HTTPError(404, "không có giấy chứng nhận này / no such certificate")
         if cert.username != self.username and not self.is_admin:
             raise web.HTTPError(403, "không phải giấy chứng nhận của bạn / not your certificate")
+        if cert.revoked_at is not None and not self.is_admin:
+            # a revoked certificate must not be printed again; its verification page stays public
+            raise web.HTTPError(410, "giấy chứng nhận đã bị thu hồi / this certificate was revoked")
         if kind == "json":
             from graders.certificates.outputs import credential_file_bytes
 

@@ -1,0 +1,107 @@
+"""`truongso down`: stop a hub and everything it started from this data directory.
+
+Managed services and local workspaces run in their own sessions (JupyterHub starts them so), so they are
+found by the TRUONGSO_DATA_DIR their environment carries; the hub and the proxy by their pid files.
+Docker workspaces keep running unless --workspaces is given (they survive hub restarts on purpose).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import time
+from pathlib import Path
+
+from hub.cli.common import add_data_dir
+
+DATA_DIR_ENV = "TRUONGSO_DATA_DIR"
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    p = verbs.add_parser("down", help="dừng hub / stop the hub and its services")
+    add_data_dir(p)
+    p.add_argument("--workspaces", action="store_true", help="cả các container học viên / learners' containers too")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stopped = stop_all(args.data_dir.absolute(), workspaces=args.workspaces)
+    print(f"Đã dừng {stopped} tiến trình / stopped {stopped} process(es)")
+    return 0
+
+
+def processes_of(data_dir: Path) -> list[int]:
+    """Processes whose environment says they belong to this data directory (services, local workspaces)."""
+    marker = f"{DATA_DIR_ENV}={data_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def _pid_file(path: Path) -> list[int]:
+    try:
+        return [int(path.read_text().strip())]
+    except (OSError, ValueError):
+        return []
+
+
+def stop_all(data_dir: Path, workspaces: bool = False, timeout: float = 20) -> int:
+    run_dir = data_dir / "run"
+    hub = _pid_file(run_dir / "hub.pid")
+    _signal(hub, signal.SIGTERM)  # the hub stops its services and (local) servers itself when it can
+    _wait(hub, timeout)
+    targets = hub + _pid_file(run_dir / "proxy.pid") + processes_of(data_dir)
+    _signal(targets, signal.SIGTERM)
+    _wait(targets, 5)
+    _signal(targets, signal.SIGKILL)
+    if workspaces:
+        _remove_workspaces(data_dir)
+    return len(set(targets))
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _wait(pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def _remove_workspaces(data_dir: Path) -> None:
+    import docker
+
+    from hub.settings import HubSettings
+
+    try:
+        settings = HubSettings.from_run_file(data_dir)
+        client = docker.from_env()
+    except Exception:
+        return
+    for container in client.containers.list(
+        all=True, filters={"label": f"org.truongso.prefix={settings.docker_prefix}"}
+    ):
+        container.remove(force=True)

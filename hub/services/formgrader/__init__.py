@@ -1,0 +1,124 @@
+"""One nbgrader formgrader per course, each a hub service named like the course (nbgrader's convention).
+
+Instructors of a course's classes reach /services/<course>/formgrader (their `instructor-<class>` role
+carries `access:services!service=<course>`); the page opens top-level, never in a JupyterLab iframe, so
+JupyterHub's `frame-ancestors 'none'` stays as it is. The server behind it runs as an unprivileged user,
+with no terminals and no kernels: it manages files and the gradebook; grading itself happens in sandboxes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from hub.services import ServiceSpec
+from hub.services.exchange import exchange_url
+from hub.settings import HubSettings
+
+SERVICE_USER = "truongso"  # system user of the formgraders when the hub runs as root
+SERVICE_HOME = Path("/var/lib/truongso")
+
+
+def _courses() -> list[Any]:
+    from graders.curriculum import load_courses
+
+    return load_courses()
+
+
+def port_names(settings: HubSettings) -> list[str]:
+    return [f"formgrader-{course.id}" for course in _courses()]
+
+
+def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
+    from graders.coursedir import course_dir
+
+    root = course_dir(settings.data_path, course_id)
+    bin_dir = Path(sys.executable).parent
+    as_root = os.geteuid() == 0 and not runs_as_service_user()
+    return {
+        "name": course_id,
+        "url": f"http://127.0.0.1:{settings.service_ports[f'formgrader-{course_id}']}",
+        "command": [
+            str(bin_dir / "jupyterhub-singleuser"),
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.terminals_enabled=False",
+            # no kernel can start here: nothing in this process runs learners' (or anyone's) code
+            "--ServerApp.kernel_manager_class=hub.services.formgrader.restrictions.NoKernelsManager",
+            "--KernelSpecManager.allowed_kernelspecs=truongso-no-kernels",
+            "--KernelSpecManager.ensure_native_kernel=False",
+            # only the formgrader: no learner tools, no terminals, no language servers
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False",
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False",
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False",
+            "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
+            "--ServerApp.jpserver_extensions=jupyter_lsp=False",
+            *(["--ServerApp.allow_root=True"] if as_root else []),
+        ],
+        "cwd": str(root),
+        "user": SERVICE_USER if runs_as_service_user() else "",
+        "environment": {
+            "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+            "TRUONGSO_DATA_DIR": str(settings.data_path),
+            "JUPYTER_CONFIG_PATH": str(Path(__file__).parent),  # nbgrader_config.py: no autograde in here
+            "TRUONGSO_EXCHANGE_URL": exchange_url(settings),
+            # nbgrader runs `alembic` by name (gradebook migrations)
+            "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        },
+        "oauth_no_confirm": True,
+        "display": True,
+        "info": {"kind": "formgrader"},
+    }
+
+
+def runs_as_service_user() -> bool:
+    """As root, the formgraders run as SERVICE_USER, if that user can run our Python at all (a Python under
+    /root, as pyenv installs it, cannot be: then they run as the hub's user, and `truongso up` says so)."""
+    if os.geteuid() != 0:
+        return False
+    path = Path(os.path.realpath(sys.executable))
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents]) and bool(path.stat().st_mode & 0o004)
+
+
+def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
+    courses = [c.id for c in _courses()]
+    return ServiceSpec(
+        services=[formgrader_service(settings, course_id) for course_id in courses],
+        roles=[
+            {
+                "name": "formgraders",
+                "description": "Course formgraders release, collect and return feedback through the exchange",
+                "scopes": ["access:services!service=exchange"],
+                "services": courses,
+            }
+        ],
+    )
+
+
+def ensure_course_dirs(settings: HubSettings) -> list[Path]:
+    """Each course's nbgrader directory, owned by the formgraders' user (safe to repeat)."""
+    from graders.coursedir import course_dir, ensure_course_dir
+
+    roots = [ensure_course_dir(course_dir(settings.data_path, c.id), c) for c in _courses()]
+    if runs_as_service_user():
+        import pwd
+        import subprocess
+
+        try:
+            pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--home-dir", str(SERVICE_HOME), "--create-home",
+                 "--shell", "/usr/sbin/nologin", SERVICE_USER],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        account = pwd.getpwnam(SERVICE_USER)
+        SERVICE_HOME.mkdir(parents=True, exist_ok=True)
+        os.chown(SERVICE_HOME, account.pw_uid, account.pw_gid)
+        owned = [settings.data_path / "courses"]
+        for root in roots:
+            owned.extend([root, *root.rglob("*")])
+        for path in owned:
+            os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    return roots

@@ -1,0 +1,3 @@
+from hub.services.portal.app import main
+
+main()

@@ -1,0 +1,124 @@
+"""Portal pages. Login through the hub (OAuth); forms carry XSRF tokens; no script runs on these pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jupyterhub.services.auth import HubOAuthenticated
+from tornado import web
+
+from hub.blocking import run_blocking
+from hub.services.exchange.access import Caller
+from hub.services.exchange.store import Refused
+from hub.services.portal import views
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class PortalHandler(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, app: Any) -> None:
+        self.app = app
+        self.hub_auth = app.hub_auth
+
+    def set_default_headers(self) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
+
+    async def caller(self) -> Caller:
+        return await self.app.access.resolve(self.current_user)
+
+    def render(self, template: str, **values: Any) -> None:
+        page = self.app.templates.get_template(template).render(
+            base=self.app.prefix, hub=self.app.hub_prefix, services=self.app.services_prefix, user=self.current_user,
+            xsrf=self.xsrf_form_html(),
+            **values,
+        )  # fmt: skip
+        self.finish(page)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        vi, en = (exc.vi, exc.en) if isinstance(exc, Refused) else ("Có lỗi", self._reason)
+        if isinstance(exc, web.HTTPError) and exc.log_message and " / " in exc.log_message:
+            vi, en = exc.log_message.split(" / ", 1)
+        self.finish(self.app.templates.get_template("error.html").render(
+            base=self.app.prefix, hub=self.app.hub_prefix, services=self.app.services_prefix, user=None,
+            status=status_code, vi=vi, en=en))  # fmt: skip
+
+    def course_taught(self, caller: Caller, course_id: str) -> Any:
+        if course_id not in self.app.courses:
+            raise web.HTTPError(404, "Không có khoá học này / no such course")
+        if not caller.teaches(course_id):
+            raise web.HTTPError(403, "Chỉ giảng viên của khoá học / only the course's instructors")
+        return self.app.courses[course_id]
+
+
+class HomeHandler(PortalHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        caller = await self.caller()
+        learning = []
+        for course_id in sorted(caller.learner_classes):
+            rows = await run_blocking(views.learner_view, self.app, caller, course_id)
+            learning.append((self.app.courses[course_id], caller.learner_classes[course_id], rows))
+        teaching = [self.app.courses[c] for c in sorted(self.app.courses) if caller.teaches(c)]
+        self.render("home.html", learning=learning, teaching=teaching, caller=caller)
+
+
+class CourseHandler(PortalHandler):
+    @web.authenticated
+    async def get(self, course_id: str) -> None:
+        caller = await self.caller()
+        course = self.course_taught(caller, course_id)
+        classes, assignments = await run_blocking(views.instructor_view, self.app, caller, course_id)
+        jobs = {a.id: self.app.jobs.running(course_id, a.id) for a in assignments}
+        self.render("course.html", course=course, classes=classes, assignments=assignments, jobs=jobs,
+                    message=self.get_argument("message", ""))  # fmt: skip
+
+
+class DeadlineHandler(PortalHandler):
+    @web.authenticated
+    async def post(self, course_id: str, assignment_id: str) -> None:
+        caller = await self.caller()
+        self.course_taught(caller, course_id)
+        class_name = self.get_body_argument("class_name", "")
+        if not (caller.admin or class_name in caller.instructor_classes):
+            raise web.HTTPError(403, "Bạn không dạy lớp này / you do not teach this class")
+        try:
+            due = datetime.fromisoformat(self.get_body_argument("due", "")).replace(tzinfo=VIETNAM)
+        except ValueError:
+            raise web.HTTPError(400, "Hạn nộp không hợp lệ / invalid deadline") from None
+        await run_blocking(self.app.store.set_deadline, course_id, assignment_id, class_name, due, caller.name)
+        self.redirect(f"{self.app.prefix}courses/{course_id}")
+
+
+class GradeHandler(PortalHandler):
+    @web.authenticated
+    async def post(self, course_id: str, assignment_id: str) -> None:
+        caller = await self.caller()
+        course = self.course_taught(caller, course_id)
+        if assignment_id not in {a.id for a in course.assignments}:
+            raise web.HTTPError(404, "Không có bài này / no such assignment")
+        job = self.app.jobs.start(self.app.course_dir(course_id), course_id, assignment_id, caller.name,
+                                  **self.app.grading_options)  # fmt: skip
+        self.redirect(f"{self.app.prefix}jobs/{job.id}")
+
+
+class JobHandler(PortalHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        caller = await self.caller()
+        job = self.app.jobs.get(job_id)
+        if job is None or not caller.teaches(job.course_id):
+            raise web.HTTPError(404, "Không có việc chấm này / no such grading job")
+        if self.get_argument("format", "") == "json":
+            self.set_header("Content-Type", "application/json")
+            self.finish({k: v for k, v in vars(job).items()})
+            return
+        self.render("job.html", job=job, course=self.app.courses[job.course_id])

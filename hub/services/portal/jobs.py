@@ -1,0 +1,63 @@
+"""Grading jobs started from the web: one sandboxed batch per assignment at a time, in a thread."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Job:
+    id: str
+    course_id: str
+    assignment_id: str
+    started_by: str
+    state: str = "running"  # running | done | failed
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    graded: int = 0
+    flagged: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.time)
+    seconds: float = 0.0
+
+
+class GradingJobs:
+    def __init__(self, grade: Any) -> None:
+        self._grade = grade  # graders.autograde.grade_assignment, or a stand-in in tests
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def running(self, course_id: str, assignment_id: str) -> Job | None:
+        return next((j for j in self._jobs.values() if (j.course_id, j.assignment_id, j.state) ==
+                     (course_id, assignment_id, "running")), None)  # fmt: skip
+
+    def start(self, course_dir: Path, course_id: str, assignment_id: str, by: str, **options: Any) -> Job:
+        with self._lock:
+            existing = self.running(course_id, assignment_id)
+            if existing:
+                return existing
+            job = Job(secrets.token_hex(8), course_id, assignment_id, by)
+            self._jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job, course_dir, options), daemon=True).start()
+        return job
+
+    def _run(self, job: Job, course_dir: Path, options: dict) -> None:
+        def progress(done: int, total: int, _result: Any) -> None:
+            job.done, job.total = done, total
+
+        try:
+            report = self._grade(course_dir, job.assignment_id, progress=progress, **options)
+            job.graded, job.flagged, job.failed = report.graded, report.flagged, report.failed
+            job.state = "done"
+        except Exception as exc:  # the page shows it; the portal goes on
+            job.state, job.message = "failed", str(exc)[:500]
+        job.seconds = time.time() - job.started

@@ -1,0 +1,146 @@
+"""What the portal pages show, assembled from the exchange's records, the directory and the gradebooks.
+Plain synchronous functions (run off the event loop by the handlers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
+from hub.services.exchange.access import Caller
+from hub.services.exchange.models import DEFAULT_CLASS
+
+VN_FORMAT = "%d/%m/%Y %H:%M"
+
+
+def when(moment: datetime | None) -> str:
+    """Dates as Vietnamese readers write them, in Vietnam's time zone."""
+    if moment is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime(VN_FORMAT)
+
+
+@dataclass
+class LearnerRow:
+    assignment_id: str
+    title: Any
+    due: str
+    attempts: int = 0
+    last: str = ""
+    late: bool = False
+    feedback: bool = False
+    score: str = ""
+
+
+@dataclass
+class ProgressCell:
+    status: str  # "" (nothing), "submitted", "late", "graded"
+    score: str = ""
+
+
+@dataclass
+class ClassProgress:
+    name: str
+    title: str
+    learners: list[tuple[str, str]] = field(default_factory=list)  # (username, full name)
+    cells: dict[tuple[str, str], ProgressCell] = field(default_factory=dict)  # (username, assignment) -> cell
+    deadlines: dict[str, str] = field(default_factory=dict)  # assignment -> due (this class's or the default)
+
+
+def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
+    course = app.courses[course_id]
+    class_name = caller.learner_classes[course_id]
+    released = {r.assignment_id for r in app.store.releases(course_id)}
+    submissions = app.store.submissions(course_id, student=caller.name)
+    scores = gradebook_scores(app.course_dir(course_id), [caller.name])
+    rows = []
+    for assignment in course.assignments:
+        if assignment.id not in released:
+            continue
+        due = app.store.due_for(course_id, assignment.id, class_name)
+        row = LearnerRow(assignment.id, assignment.title, when(due))
+        attempts = [(s, fb) for s, fb in submissions if s.assignment_id == assignment.id]
+        if attempts:
+            last, feedback = attempts[-1]
+            row.attempts, row.last, row.late, row.feedback = (
+                len(attempts),
+                last.timestamp[:19],
+                last.seconds_late > 0,
+                bool(feedback),
+            )
+            if feedback and (caller.name, assignment.id) in scores:
+                row.score = scores[(caller.name, assignment.id)]
+        rows.append(row)
+    return rows
+
+
+def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[ClassProgress], list[Any]]:
+    """Every class of the course this caller teaches (admins and the course's instructors: all)."""
+    course = app.courses[course_id]
+    with app.directory.session() as s:
+        classes = s.query(SchoolClass).filter(SchoolClass.course_id == course_id).order_by(SchoolClass.name).all()
+        if not caller.admin:
+            classes = [c for c in classes if c.name in caller.instructor_classes]
+        progress = []
+        for school_class in classes:
+            learners = (
+                s.query(Person.username, Person.full_name)
+                .join(Enrolment, Enrolment.username == Person.username)
+                .filter(Enrolment.class_name == school_class.name, Enrolment.role == EnrolmentRole.learner)
+                .order_by(Person.full_name)
+                .all()
+            )
+            progress.append(ClassProgress(school_class.name, school_class.title, [tuple(x) for x in learners]))
+    released = [r.assignment_id for r in app.store.releases(course_id)]
+    latest = {(s.student, s.assignment_id): s for s, _ in app.store.submissions(course_id, latest_only=True)}
+    usernames = [u for p in progress for u, _ in p.learners]
+    scores = gradebook_scores(app.course_dir(course_id), usernames)
+    for p in progress:
+        for assignment_id in released:
+            deadlines = app.store.deadlines(course_id, assignment_id)
+            p.deadlines[assignment_id] = when(deadlines.get(p.name) or deadlines.get(DEFAULT_CLASS))
+            for username, _ in p.learners:
+                submission = latest.get((username, assignment_id))
+                if (username, assignment_id) in scores:
+                    p.cells[(username, assignment_id)] = ProgressCell("graded", scores[(username, assignment_id)])
+                elif submission is not None:
+                    p.cells[(username, assignment_id)] = ProgressCell(
+                        "late" if submission.seconds_late else "submitted"
+                    )
+                else:
+                    p.cells[(username, assignment_id)] = ProgressCell("")
+    course_assignments = [a for a in course.assignments if a.id in released]
+    return progress, course_assignments
+
+
+def gradebook_scores(course_dir: Path, usernames: list[str]) -> dict[tuple[str, str], str]:
+    """`score/max` of every graded submission of these learners (empty when there is no gradebook yet)."""
+    database = course_dir / "gradebook.db"
+    if not database.exists() or not usernames:
+        return {}
+    import sqlite3
+
+    wanted = set(usernames)
+    result: dict[tuple[str, str], str] = {}
+    # Read-only and without nbgrader's ORM: the formgrader owns this file and may be writing to it.
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute(
+            "SELECT sa.student_id, a.name, SUM(COALESCE(g.manual_score, g.auto_score, 0)) - "
+            "COALESCE(MAX(sn.late_submission_penalty), 0), SUM(gc.max_score) "
+            "FROM submitted_assignment sa JOIN assignment a ON a.id = sa.assignment_id "
+            "JOIN submitted_notebook sn ON sn.assignment_id = sa.id JOIN grade g ON g.notebook_id = sn.id "
+            "JOIN grade_cells gc ON gc.id = g.cell_id GROUP BY sa.id"
+        ).fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
+    for student, assignment, score, maximum in rows:
+        if student in wanted and maximum:
+            result[(student, assignment)] = f"{score:g}/{maximum:g}"
+    return result
