@@ -15,7 +15,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, COURSE, NOTEBOOK, SUBMISSIONS, case_path, fast_config, inflate, make_course, submit
+from grading_support import (
+    ASSIGNMENT,
+    COURSE,
+    NOTEBOOK,
+    SUBMISSIONS,
+    case_path,
+    fast_config,
+    inflate,
+    make_course,
+    submit,
+)
 
 from graders.autograde import GradeReport, grade_assignment
 
