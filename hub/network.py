@@ -90,7 +90,8 @@ def ensure_host_firewall(network: WorkspaceNetwork, prefix: str, allowed_ports: 
         done = run(*rule)
         if done.returncode != 0:
             return Text(f"lỗi iptables: {done.stderr.strip()}", f"iptables failed: {done.stderr.strip()}")
-    jump = ["INPUT", "-s", network.subnet, "-j", chain]
+    # `! -i lo`: the host's own connections to the bridge address (hub to services) are not workspaces'
+    jump = ["INPUT", "!", "-i", "lo", "-s", network.subnet, "-j", chain]
     if run("-C", *jump).returncode != 0:
         run("-I", *jump)
     return None
@@ -101,6 +102,8 @@ def remove_host_firewall(network: WorkspaceNetwork, prefix: str) -> None:
     if iptables is None:
         return
     chain = firewall_chain(prefix)
-    subprocess.run([iptables, "-w", "-D", "INPUT", "-s", network.subnet, "-j", chain], capture_output=True)
+    subprocess.run(
+        [iptables, "-w", "-D", "INPUT", "!", "-i", "lo", "-s", network.subnet, "-j", chain], capture_output=True
+    )
     subprocess.run([iptables, "-w", "-F", chain], capture_output=True)
     subprocess.run([iptables, "-w", "-X", chain], capture_output=True)

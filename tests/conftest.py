@@ -95,6 +95,15 @@ def workspace_image(docker_client: object) -> str:
     return report.images["workspace"]
 
 
+@pytest.fixture(scope="session")
+def grader_image(docker_client: object) -> str:
+    """The sandbox image the autograder uses, built if missing."""
+    from images.build import build_images
+
+    report = build_images(which=("grader",), client=docker_client, progress=lambda *a: None)
+    return report.images["grader"]
+
+
 @pytest.fixture
 def repo() -> Path:
     return Path(__file__).resolve().parents[1]

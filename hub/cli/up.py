@@ -150,8 +150,10 @@ def resolve_ports(settings: HubSettings, previous: HubSettings | None) -> HubSet
     ports = dict(settings.service_ports)
     for name in port_names(settings):
         if name not in ports:
+            # free on every address a service may bind (loopback or the hub's)
             old = previous.service_ports.get(name, 0) if previous and previous.hub_ip == settings.hub_ip else 0
-            ports[name] = old if old and port_is_free(settings.hub_ip, old) else free_port(settings.hub_ip)
+            usable = old and port_is_free(settings.hub_ip, old) and port_is_free("127.0.0.1", old)
+            ports[name] = old if usable else free_port(settings.hub_ip)
     settings.service_ports = ports
     return settings
 

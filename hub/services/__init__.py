@@ -69,12 +69,16 @@ def collect_specs(settings: HubSettings, secrets: Any) -> list[ServiceSpec]:
     return [importlib.import_module(f"hub.services.{name}").hub_service(settings, secrets) for name in service_names()]
 
 
-def managed_service(name: str, settings: HubSettings, *, display: bool = True, **extra: Any) -> dict[str, Any]:
-    """A JupyterHub-managed service running `python -m hub.services.<name>` on its port."""
+def managed_service(
+    name: str, settings: HubSettings, *, display: bool = True, for_workspaces: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """A JupyterHub-managed service running `python -m hub.services.<name>` on its port: on loopback (the
+    proxy reaches it there), or on the hub's address when workspaces must reach it directly."""
     port = settings.service_ports[name]
+    host = settings.hub_ip if for_workspaces else "127.0.0.1"
     return {
         "name": name,
-        "url": f"http://{settings.hub_ip}:{port}",
+        "url": f"http://{host}:{port}",
         "command": [sys.executable, "-m", f"hub.services.{name}"],
         "environment": {
             "TRUONGSO_RUN_SETTINGS": str(settings.data_path / "run" / "settings.json"),

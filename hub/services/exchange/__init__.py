@@ -21,7 +21,7 @@ def exchange_url(settings: HubSettings) -> str:
 
 def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
     return ServiceSpec(
-        services=[managed_service(NAME, settings, display=False)],
+        services=[managed_service(NAME, settings, display=False, for_workspaces=True)],
         roles=[
             {
                 "name": "exchange-service",

@@ -1,0 +1,137 @@
+"""The whole assignment loop with real containers: the instructor in the course's formgrader, two learners in
+their own workspace containers using JupyterLab's assignment list, grading in sandboxes from the portal.
+
+Every step goes through the same HTTP endpoints the browser pages use (formgrader API, the assignment list's
+server extension, the portal's forms), each with the person's own cookies and XSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub
+
+COURSE = "phan-tich-du-lieu"
+ASSIGNMENT = "01-python-co-ban"
+NOTEBOOK = "python-co-ban"
+REPO = Path(__file__).resolve().parents[2]
+TYPICAL = REPO / "courses" / COURSE / "test-submissions" / ASSIGNMENT / "typical" / f"{NOTEBOOK}.ipynb"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, docker_client, docker_prefix: str, workspace_image: str, grader_image: str):
+    data_dir = tmp_path_factory.mktemp("loop") / "data"
+    data_dir.mkdir()
+    (data_dir / "truongso.toml").write_text(
+        f'docker_prefix = "{docker_prefix}"\nworkspace_image = "{workspace_image}"\nmem_limit = "1G"\n',
+        encoding="utf-8",
+    )
+    hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    yield hub
+    hub.stop()
+
+
+class Formgrader:
+    """The instructor's browser on /services/<course>/formgrader."""
+
+    def __init__(self, session: HubSession, course: str) -> None:
+        self.session = session
+        self.path = f"/services/{course}/"
+        self.base = session.hub_url + self.path
+        page = session.http.get(self.base + "formgrader", timeout=60)
+        assert page.status_code == 200, page.status_code
+
+    def call(self, method: str, path: str, **kwargs) -> dict | list:
+        xsrf = self.session.http.cookies.get("_xsrf", path=self.path)
+        response = self.session.http.request(
+            method, self.base + "formgrader/api/" + path, headers={"X-XSRFToken": xsrf or ""}, timeout=300, **kwargs
+        )
+        assert response.status_code == 200, (path, response.status_code, response.text[:500])
+        return response.json()
+
+
+def assignment_list(learner: HubSession, method: str, path: str, **data) -> dict:
+    """The JupyterLab assignment list's own server endpoints, in the learner's container."""
+    response = learner.server_api(method, path, data=data or None)
+    assert response.status_code == 200, (path, response.status_code, response.text[:500])
+    body = response.json()
+    assert body.get("success", True), body
+    return body
+
+
+def learner_session(hub: Hub, username: str) -> HubSession:
+    session = HubSession(hub.url)
+    assert session.login(username, hub.accounts[username]).status_code == 200
+    session.start_server(timeout=180)
+    assert session.open_server().status_code == 200
+    return session
+
+
+def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
+    instructor = HubSession(hub.url)
+    assert instructor.login("giangvien", hub.accounts["giangvien"]).status_code == 200
+    formgrader = Formgrader(instructor, COURSE)
+    assert formgrader.call("POST", f"assignment/{ASSIGNMENT}/assign")["success"]
+    released = formgrader.call("POST", f"assignment/{ASSIGNMENT}/release")
+    assert released["success"], released
+
+    learners = {name: learner_session(hub, name) for name in ("hocvien1", "hocvien2")}
+    for learner in learners.values():
+        listed = assignment_list(learner, "GET", f"assignments?course_id={COURSE}")["value"]
+        assert [(a["assignment_id"], a["status"]) for a in listed] == [(ASSIGNMENT, "released")]
+        assignment_list(learner, "POST", "assignments/fetch", course_id=COURSE, assignment_id=ASSIGNMENT)
+    path = f"api/contents/{COURSE}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
+    work = {"type": "notebook", "content": json.loads(TYPICAL.read_text(encoding="utf-8"))}
+    assert learners["hocvien1"].server_api("PUT", path, json=work).status_code == 200
+    for learner in learners.values():
+        assignment_list(learner, "POST", "assignments/submit", course_id=COURSE, assignment_id=ASSIGNMENT)
+
+    collected = formgrader.call("POST", f"assignment/{ASSIGNMENT}/collect")
+    assert collected["success"], collected
+    submissions = formgrader.call("GET", f"submissions/{ASSIGNMENT}")
+    assert sorted(s["student"] for s in submissions) == ["hocvien1", "hocvien2"]
+
+    # autograde in sandboxes, started from the portal page
+    instructor.http.get(f"{hub.url}/services/portal/courses/{COURSE}", timeout=60)
+    xsrf = instructor.http.cookies.get("_xsrf", path="/services/portal/")
+    started = instructor.http.post(f"{hub.url}/services/portal/courses/{COURSE}/assignments/{ASSIGNMENT}/grade",
+                                   data={"_xsrf": xsrf}, timeout=60)  # fmt: skip
+    assert started.status_code == 200 and "/services/portal/jobs/" in started.url
+    job = wait_for_job(instructor, started.url)
+    assert (job["state"], job["graded"], job["failed"]) == ("done", 2, 0), job
+
+    scores = {s["student"]: s["score"] for s in formgrader.call("GET", f"submissions/{ASSIGNMENT}")}
+    assert scores["hocvien1"] > scores["hocvien2"] == 0
+    # manual grading of a written answer
+    notebook_submissions = formgrader.call("GET", f"submitted_notebooks/{ASSIGNMENT}/{NOTEBOOK}")
+    one = next(s for s in notebook_submissions if s["student"] == "hocvien1")
+    grades = formgrader.call("GET", "grades", params={"submission_id": one["id"]})
+    manual = next(g for g in grades if g["auto_score"] is None and g["max_score"])
+    formgrader.call("PUT", f"grade/{manual['id']}", json={"manual_score": manual["max_score"]})
+    after = {s["student"]: s["score"] for s in formgrader.call("GET", f"submissions/{ASSIGNMENT}")}
+    assert after["hocvien1"] == pytest.approx(scores["hocvien1"] + manual["max_score"])
+
+    assert formgrader.call("POST", f"assignment/{ASSIGNMENT}/generate_feedback")["success"]
+    assert formgrader.call("POST", f"assignment/{ASSIGNMENT}/release_feedback")["success"]
+    for name, learner in learners.items():
+        assignment_list(learner, "POST", "assignments/fetch_feedback", course_id=COURSE, assignment_id=ASSIGNMENT)
+        folder = learner.server_api("GET", f"api/contents/{COURSE}/{ASSIGNMENT}/feedback").json()
+        [stamp] = [entry["path"] for entry in folder["content"]]
+        html = learner.server_api("GET", f"api/contents/{stamp}/{NOTEBOOK}.html").json()["content"]
+        score = after[name]
+        assert f"{score:g}" in html or f"Score: {score}" in html or "Điểm" in html
+        other = "hocvien2" if name == "hocvien1" else "hocvien1"
+        assert other not in html
+
+
+def wait_for_job(session: HubSession, url: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = session.http.get(url, params={"format": "json"}, timeout=30).json()
+        if job["state"] != "running":
+            return job
+        time.sleep(2)
+    raise TimeoutError(f"grading job {url} did not finish")
