@@ -246,6 +246,36 @@ def issuing(settings: CertificateSettings, sample: int, repeat: int, everyone: i
     return rows, whole
 
 
+def completion_rules(folder: Path, n: int, repeat: int) -> Row:
+    """Reading every learner's result: nbgrader's own `submission_dicts` (stock) vs ours, same gradebook."""
+    from factories import alembic_on_path
+
+    from graders.certificates.rules import read_results
+
+    course = load_course(default_courses_root() / COURSE)
+    path = folder / "rules" / "gradebook.db"
+    make_gradebook(path, course, {p[0]: all_passed(course) for p in learners(n)})
+    alembic_on_path()
+    from nbgrader.api import Gradebook
+
+    def stock() -> None:
+        with Gradebook(f"sqlite:///{path}", course_id=course.id) as gb:
+            for a in course.assignments:
+                gb.submission_dicts(a.id)
+
+    stock_times, our_times = [], []
+    for _ in range(repeat):
+        stock_times.append(timed(stock))
+        our_times.append(timed(lambda: read_results(course, f"sqlite:///{path}")))
+    s, o = statistics.median(stock_times), statistics.median(our_times)
+    return Row(
+        f"read every learner's result, {n} learners x {len(course.assignments)} assignments",
+        f"{s:.1f} s (nbgrader submission_dicts)",
+        f"{o:.2f} s",
+        f"{s / o:.0f}x",
+    )
+
+
 def offline_verification(settings: CertificateSettings) -> Row:
     store = open_store(settings.db_url)
     key = ensure_signing_key(Path(settings.key_file)).public_key()
@@ -347,6 +377,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--rules-learners", type=int, default=1500, help="gradebook size for the stock-vs-ours rules read"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="truongso-bench-cert-"))
@@ -355,6 +388,7 @@ def main() -> None:
         settings = build(folder / "data", args.learners)
         print(f"setup: {args.learners} learners, gradebook, directory in {time.perf_counter() - t:.0f} s", flush=True)
         rows, whole = issuing(settings, args.sample, args.repeat, args.learners)
+        rows.append(completion_rules(folder, args.rules_learners, args.repeat))
         rows.append(offline_verification(settings))
         rows.extend(under_load(settings, args.requests, args.concurrency, args.repeat))
         width = max(len(r.what) for r in rows)
