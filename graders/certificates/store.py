@@ -110,6 +110,10 @@ class CertificateStore:
         with self.session() as s:
             return list(s.scalars(query))
 
+    def recent(self, limit: int = 50) -> list[Certificate]:
+        with self.session() as s:
+            return list(s.scalars(select(Certificate).order_by(Certificate.id.desc()).limit(limit)))
+
     def holders(self, course_id: str) -> dict[str, list[Certificate]]:
         """Every certificate of a course (revoked too), by username."""
         out: dict[str, list[Certificate]] = {}
