@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbgrader import utils
-from sqlalchemy.exc import SAWarning
 
 from graders.autograde.findings import Finding, dedupe
 from graders.autograde.gradebook import transaction
@@ -141,9 +139,7 @@ def commit(a: Assignment, sub: Submission, gb: Any) -> SubmissionResult:
     _remove_leftovers(final)
     tmp = final.parent / f".{final.name}.tmp-{secrets.token_hex(4)}"
     try:
-        with warnings.catch_warnings(), transaction(gb):
-            # nbgrader's add_submission makes SQLAlchemy warn about autoflush (stock autograde prints them too)
-            warnings.simplefilter("ignore", SAWarning)
+        with transaction(gb):
             if setup.converter.create_student:
                 gb.update_or_create_student(student)
             else:
