@@ -1,0 +1,70 @@
+"""In a real browser: the instructor releases from the formgrader, a learner fetches and submits from
+JupyterLab's assignment list in their own container, the instructor collects and sees the submission."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ARTIFACTS, browser_login
+
+COURSE = "phan-tich-du-lieu"
+ASSIGNMENT = "01-python-co-ban"
+
+
+def dismiss_result(page) -> None:
+    """The formgrader reports each action in a modal dialog; read it and close it."""
+    modal = page.locator("#success-modal, #error-modal").first
+    modal.wait_for(state="visible", timeout=180_000)
+    assert modal.get_attribute("id") == "success-modal", modal.inner_text()
+    modal.locator("button").last.click()
+    modal.wait_for(state="hidden", timeout=30_000)
+
+
+def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None:
+    hub = docker_demo_hub
+    ARTIFACTS.mkdir(exist_ok=True)
+    instructor = browser.new_context(locale="vi-VN").new_page()
+    browser_login(instructor, hub, "giangvien")
+    instructor.goto(f"{hub.url}/services/portal/")
+    with instructor.expect_popup() as popup:
+        instructor.click(f'a.formgrader-link[href$="/{COURSE}/formgrader"]')
+    formgrader = popup.value
+    formgrader.wait_for_url(re.compile(r".*/formgrader/manage_assignments"))
+    row = formgrader.locator("tr", has_text=ASSIGNMENT).first
+    row.locator("td.assign a").click()  # generate the student version
+    dismiss_result(formgrader)
+    row.locator("td.release a").wait_for(timeout=120_000)
+    row.locator("td.release a").click()
+    dismiss_result(formgrader)
+    formgrader.locator("tr", has_text=ASSIGNMENT).first.locator("td.status", has_text="released").wait_for(
+        timeout=120_000
+    )
+    formgrader.screenshot(path=str(ARTIFACTS / "formgrader-released.png"), full_page=True)
+
+    learner = browser.new_context(locale="vi-VN").new_page()
+    browser_login(learner, hub, "hocvien1")
+    learner.wait_for_url(re.compile(r".*/user/hocvien1/lab.*"), timeout=180_000)
+    learner.wait_for_selector(".jp-LabShell", timeout=120_000)
+    learner.get_by_text("Nbgrader", exact=True).click()
+    learner.get_by_text("Assignment List", exact=True).click()
+    panel = learner.locator(".nbgrader-assignment-list, #nbgrader-assignment-list, [id^=nbgrader-assignment]").first
+    panel.wait_for(timeout=60_000)
+    fetch = learner.get_by_role("button", name="Fetch").first
+    fetch.wait_for(timeout=60_000)
+    fetch.click()
+    submit = learner.get_by_role("button", name="Submit").first
+    submit.wait_for(timeout=60_000)
+    submit.click()
+    learner.get_by_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")).first.wait_for(timeout=60_000)
+    learner.screenshot(path=str(ARTIFACTS / "assignment-list-submitted.png"), full_page=True)
+
+    formgrader.reload()
+    row = formgrader.locator("tr", has_text=ASSIGNMENT).first
+    row.locator("td.collect a").click()
+    dismiss_result(formgrader)
+    formgrader.locator("tr", has_text=ASSIGNMENT).first.locator("td.num-submissions", has_text="1").wait_for(
+        timeout=120_000
+    )
+    formgrader.goto(f"{hub.url}/services/{COURSE}/formgrader/manage_submissions/{ASSIGNMENT}")
+    formgrader.get_by_text("hocvien1").first.wait_for(timeout=60_000)
+    formgrader.screenshot(path=str(ARTIFACTS / "formgrader-submissions.png"), full_page=True)
