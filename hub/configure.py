@@ -121,11 +121,14 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
         )
     token_scopes = list(SERVER_TOKEN_SCOPES)
     environment: dict[str, str] = {}
+    user_scopes: list[str] = []
     for spec in collect_specs(settings, secrets):
         services.extend(spec.services)
         roles.extend(spec.roles)
         token_scopes.extend(s for s in spec.server_token_scopes if s not in token_scopes)
         environment.update(spec.workspace_env)
+        user_scopes.extend(s for s in spec.user_scopes if s not in user_scopes)
+    c.JupyterHub.extra_user_scopes = user_scopes
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
     c.Spawner.server_token_scopes = token_scopes

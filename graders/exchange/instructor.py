@@ -7,7 +7,7 @@ import io
 import os
 import shutil
 import tarfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -107,22 +107,32 @@ class ExchangeCollect(Exchange, ABCCollect):
                       " (nộp muộn / late)" if record.get("late") else "")  # fmt: skip
 
     def _record_deadlines(self) -> None:
-        """Learners into the gradebook with their names; class deadlines as per-learner extensions."""
-        dues = {r["student"]: datetime.fromisoformat(r["due"]) for r in self.records if r.get("due")}
+        """Learners into the gradebook with their names; class deadlines as per-learner extensions.
+
+        nbgrader knows one due date per assignment plus a non-negative extension per learner, so the due date
+        is kept at the earliest class deadline and each learner's extension is the distance to theirs."""
+        dues = {r["student"]: _naive_utc(datetime.fromisoformat(r["due"])) for r in self.records if r.get("due")}
+        aid = self.coursedir.assignment_id
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             for record in self.records:
                 first, last = split_name(record.get("full_name", ""))
                 gb.update_or_create_student(record["student"], first_name=first, last_name=last)
             if not dues:
                 return
-            assignment = gb.update_or_create_assignment(self.coursedir.assignment_id)
-            base = assignment.duedate or min(dues.values()).astimezone(UTC).replace(tzinfo=None)
-            if assignment.duedate is None:
-                gb.update_or_create_assignment(self.coursedir.assignment_id, duedate=base)
+            assignment = gb.update_or_create_assignment(aid)
+            old_base = assignment.duedate
+            base = min([*dues.values(), *([old_base] if old_base else [])])
+            if old_base is not None and base < old_base:
+                # an earlier class deadline moved the base: keep every earlier learner's deadline where it was
+                for submission in gb.assignment_submissions(aid):
+                    submission.extension = (submission.extension or timedelta(0)) + (old_base - base)
+            gb.update_or_create_assignment(aid, duedate=base)
             for student, due in dues.items():
-                extension = due.astimezone(UTC).replace(tzinfo=None) - base
-                if extension.total_seconds() > 0:
-                    gb.update_or_create_submission(self.coursedir.assignment_id, student, extension=extension)
+                gb.update_or_create_submission(aid, student, extension=due - base)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)  # nbgrader's gradebook stores naive UTC
 
 
 class ExchangeReleaseFeedback(Exchange, ABCReleaseFeedback):

@@ -41,6 +41,7 @@ def run_grade(args: argparse.Namespace) -> int:
     # validates IRIs: skip it in this short-lived process.
     sys.modules.setdefault("rfc3987_syntax", None)
     from graders.autograde import AutogradeError, grade_assignment
+
     bar = ProgressBar(sys.stderr)
     try:
         report = grade_assignment(course_dir, args.assignment, students=args.students, workers=args.workers,

@@ -29,6 +29,8 @@ class ServiceSpec:
     workspace_ports: list[int] = field(default_factory=list)
     # environment variables every workspace gets (e.g. where the exchange is)
     workspace_env: dict[str, str] = field(default_factory=dict)
+    # scopes every user holds (JupyterHub.extra_user_scopes), e.g. to log in to a service
+    user_scopes: list[str] = field(default_factory=list)
 
 
 def service_names() -> list[str]:

@@ -8,7 +8,7 @@ import re
 from conftest import ARTIFACTS, browser_login
 
 COURSE = "phan-tich-du-lieu"
-ASSIGNMENT = "01-python-co-ban"
+ASSIGNMENT = "02-lam-sach-du-lieu"
 
 
 def dismiss_result(page) -> None:

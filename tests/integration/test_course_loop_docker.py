@@ -15,8 +15,8 @@ import pytest
 from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub
 
 COURSE = "phan-tich-du-lieu"
-ASSIGNMENT = "01-python-co-ban"
-NOTEBOOK = "python-co-ban"
+ASSIGNMENT = "02-lam-sach-du-lieu"
+NOTEBOOK = "lam-sach-du-lieu"
 REPO = Path(__file__).resolve().parents[2]
 TYPICAL = REPO / "courses" / COURSE / "test-submissions" / ASSIGNMENT / "typical" / f"{NOTEBOOK}.ipynb"
 
@@ -81,7 +81,11 @@ def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
     learners = {name: learner_session(hub, name) for name in ("hocvien1", "hocvien2")}
     for learner in learners.values():
         listed = assignment_list(learner, "GET", f"assignments?course_id={COURSE}")["value"]
-        assert [(a["assignment_id"], a["status"]) for a in listed] == [(ASSIGNMENT, "released")]
+        # 01 was released by demo mode, 02 just now
+        assert [(a["assignment_id"], a["status"]) for a in listed] == [
+            ("01-python-co-ban", "released"),
+            (ASSIGNMENT, "released"),
+        ]
         assignment_list(learner, "POST", "assignments/fetch", course_id=COURSE, assignment_id=ASSIGNMENT)
     path = f"api/contents/{COURSE}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
     work = {"type": "notebook", "content": json.loads(TYPICAL.read_text(encoding="utf-8"))}

@@ -51,6 +51,9 @@ def test_learner_sees_their_courses_and_no_instructor_tools(demo_hub: Hub) -> No
     page = text(home.text)
     assert "Phân tích dữ liệu với Python" in page and "Kỹ năng số cho cán bộ" in page
     assert "Khoá học tôi dạy" not in page
+    # demo mode released each course's first assignment, with a deadline
+    assert "Python cơ bản cho công việc dữ liệu" in page
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", page)
     assert "default-src 'self'" in home.headers["content-security-policy"]
     assert learner.http.get(f"{demo_hub.url}/services/portal/courses/{COURSE}", timeout=60).status_code == 403
     assert learner.http.get(f"{demo_hub.url}/services/{COURSE}/formgrader", timeout=60).status_code == 403
