@@ -133,7 +133,7 @@ def _run(a: Assignment, students: list[str], workers: int, image: str, client: A
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         student = pending.pop(future)
-                        result = _finish(a, gb, prepared.pop(student), future)
+                        result = _finish(a, gb, prepared.pop(student), future, report)
                         store.record(result)
                         report.results.append(result)
                         _tick(progress, report, len(students), result)
@@ -145,26 +145,36 @@ def _run(a: Assignment, students: list[str], workers: int, image: str, client: A
         pool.close()
 
 
-Executed = tuple[Submission, dict[str, Any], SandboxOutcome, float]
+Executed = tuple[Submission, dict[str, Any], SandboxOutcome, dict[str, float]]
 
 
 def _execute(a: Assignment, sub: Submission, pool: SandboxPool) -> Executed:
     started = time.monotonic()
     prepare_notebooks(a, sub)
     job = sub.job(a.exec_options, a.setup.settings.wall_timeout)
+    times = {"prepare": time.monotonic() - started}
     if not sub.notebooks:
-        return sub, job, SandboxOutcome(result={"protocol": 1, "warm_seconds": 0, "elapsed": 0, "notebooks": []}), 0.0
+        return sub, job, SandboxOutcome(result={"protocol": 1, "warm_seconds": 0, "elapsed": 0, "notebooks": []}), times
     outcome = pool.run(job, a.setup.settings.wall_timeout + GRACE)
-    return sub, job, outcome, time.monotonic() - started
+    times["sandbox"] = outcome.seconds
+    if isinstance(outcome.result, dict):  # reported by the sandbox: for the record only, never trusted
+        cpu = outcome.result.get("cpu") if isinstance(outcome.result.get("cpu"), dict) else {}
+        for phase, value in (("kernel", outcome.result.get("elapsed")), ("warm", outcome.result.get("warm_seconds")),
+                             ("cpu_warm", cpu.get("warm")), ("cpu_total", cpu.get("total"))):  # fmt: skip
+            times[phase] = float(value) if isinstance(value, int | float) else 0.0
+    return sub, job, outcome, times
 
 
-def _finish(a: Assignment, gb: Any, sub: Submission, future: Future[Any]) -> SubmissionResult:
+def _finish(a: Assignment, gb: Any, sub: Submission, future: Future[Any], report: GradeReport) -> SubmissionResult:
     started = time.monotonic()
     try:
-        sub, job, outcome, seconds = future.result()
+        sub, job, outcome, times = future.result()
         interpret(sub, outcome, job)
         result = commit(a, sub, gb)
-        result.seconds = seconds + time.monotonic() - started
+        times["commit"] = time.monotonic() - started
+        for phase, seconds in times.items():
+            report.add_time(phase, seconds)
+        result.seconds = times.get("prepare", 0) + times.get("sandbox", 0) + times["commit"]
         return result
     except Exception as exc:  # one submission's failure is a result, never the batch's end
         error = f"{type(exc).__name__}: {exc}"

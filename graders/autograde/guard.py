@@ -96,6 +96,8 @@ def install(nonce, preimports):
 
     def same(a, b):
         """Identity, except that a fresh bound method of the same function and object is the same hook."""
+        if a is b:
+            return True
         a, b = untee(a), untee(b)
         if a is b:
             return True
@@ -180,7 +182,15 @@ def install(nonce, preimports):
             pass
         return cls
 
+    tb_mode = [None]
+
+    def restore_tb_mode(*args):
+        if tb_mode[0] is not None:
+            ip.InteractiveTB.set_mode(tb_mode[0])
+            tb_mode[0] = None
+
     builtins.__build_class__ = build_class
+    ip.events.register("post_run_cell", restore_tb_mode)
     snapshot_modules()
     base_objects = snapshot_objects()
     base_lists, _ = hook_lists()
@@ -232,14 +242,28 @@ def install(nonce, preimports):
                 found.append(name)
         return found
 
-    def candidates():
-        seen = {}
-        for cls in registry:
-            seen[id(cls)] = cls
+    library_class = {}  # id -> whether a class comes from an installed library (decided once)
+
+    def candidates(add):
+        """Classes to test for always-true comparisons: the learner's own. Library classes the learner's
+        values use join the watched classes, so a patched method on them shows as a monkeypatch."""
+        seen = {id(cls): cls for cls in registry}
         for value in list(ip.user_ns.values()):
             cls = value if isinstance(value, type) else type(value)
-            if id(cls) not in seen and any(user_code(v) for v in members(cls).values()):
-                seen[id(cls)] = cls
+            key = id(cls)
+            if key in seen:
+                continue
+            if key not in library_class:
+                own_code = [k for k, v in members(cls).items() if user_code(v)]
+                mod = _modules.get(getattr(cls, "__module__", ""), None)
+                library_class[key] = not own_code and getattr(mod, "__file__", "").startswith(lib_roots)
+                if library_class[key]:
+                    classes.setdefault(cls.__module__ + "." + cls.__qualname__, (cls, members(cls)))
+                elif mod is not None and getattr(mod, "__file__", "").startswith(lib_roots):
+                    for k in own_code:  # a library class that already carries the learner's code
+                        add("monkeypatch", cls.__qualname__ + "." + k)
+            if not library_class[key]:
+                seen[key] = cls
         return seen.values()
 
     def check(pos):
@@ -287,15 +311,21 @@ def install(nonce, preimports):
                 add("kernel_tampering", key + " (removed)")
         if _gettrace() is not None or _getprofile() is not None:
             add("kernel_tampering", "sys.settrace/setprofile")
-        for cls in candidates():
+        for cls in candidates(add):
             for name in always_true(cls):
                 add("always_equal", getattr(cls, "__qualname__", "?") + "." + name)
         report = _dumps({"pos": pos, "findings": findings}, ensure_ascii=True)
         _write(_out, "\x1e" + nonce + ":" + report + "\n")
         _flush(_out)
+        # The canary travels the same error path as a failed test, but a full context traceback costs ~7 ms
+        # per check: format this one minimally and restore the learner's mode once the cell is done.
+        tb_mode[0] = ip.InteractiveTB.mode
+        ip.InteractiveTB.set_mode("Minimal")
         raise AssertionError("truongso-canary-" + nonce + "-" + str(pos))
 
-    for fn in (build_class, check, always_true, candidates, code_file, user_code, same, untee, watched):
+
+    for fn in (build_class, check, always_true, candidates, code_file, user_code, same, untee, watched,
+               restore_tb_mode):
         own.add(id(fn))
     module = types.ModuleType("_ts_" + nonce)
     module.check = check

@@ -76,6 +76,12 @@ class GradeReport:
     seconds: float = 0.0
     workers: int = 0
     report_path: Path | None = None
+    # Seconds summed over submissions: prepare (host, nbgrader sanitize), sandbox (container round trip),
+    # kernel (cells executed, as the runner saw it), warm (container start to kernel ready), commit (host).
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def add_time(self, phase: str, seconds: float) -> None:
+        self.timings[phase] = self.timings.get(phase, 0.0) + seconds
 
     def result(self, student: str) -> SubmissionResult:
         return next(r for r in self.results if r.student == student)

@@ -116,6 +116,12 @@ RESULT_SCHEMA: dict[str, Any] = {
         "protocol": {"const": 1},
         "warm_seconds": {"type": "number"},
         "elapsed": {"type": "number"},
+        "cpu": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["warm", "total"],
+            "properties": {"warm": {"type": "number"}, "total": {"type": "number"}},
+        },
         "notebooks": {
             "type": "array",
             "maxItems": 100,

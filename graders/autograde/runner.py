@@ -233,11 +233,15 @@ class NotebookRun:
     def left(self):
         return self.deadline - time.monotonic()
 
+    def budget(self):
+        """Seconds the next cell may run: the cell limit, or what is left of the submission's (nbclient wants int)."""
+        return max(1, int(min(self.cell_timeout, self.left() + 0.999)))
+
     async def check(self):
         """Guard report + canary: a cell that must end with the guard's own AssertionError."""
         pos = len(self.checks)
         src = f'__import__("sys").modules["_ts_{self.nonce}"].check({pos})'
-        self.kernel.client.timeout = max(1, min(self.cell_timeout, self.left()))
+        self.kernel.client.timeout = self.budget()
         cell, status, content = await self.kernel.run(src, store_history=False)
         canary = f"truongso-canary-{self.nonce}-{pos}"
         raised = (content.get("status") == "error" and content.get("ename") == "AssertionError"
@@ -280,7 +284,7 @@ class NotebookRun:
                     if status in ("died", "unresponsive", "runner_error"):
                         return self.stop(status, cells[n:])
                 entry["check_before"] = pending
-            self.kernel.client.timeout = max(1, min(self.cell_timeout, self.left()))
+            self.kernel.client.timeout = self.budget()
             self.kernel.truncated = False
             cell, status, content = await self.kernel.run(spec["src"], store_history=True)
             nbgrader_error_output(cell, content)
@@ -306,6 +310,22 @@ class NotebookRun:
         for spec in rest:
             self.cells.append({"i": spec["i"], "status": status, "execution_count": None, "outputs": [],
                                "truncated": False})  # fmt: skip
+
+
+def cpu_seconds():
+    """CPU time of everything in this container so far (cgroup v1 cpuacct, else v2 cpu.stat)."""
+    for path, scale in (("/sys/fs/cgroup/cpuacct/cpuacct.usage", 1e-9), ("/sys/fs/cgroup/cpu.stat", 1e-6)):
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        if path.endswith("usage"):
+            return int(text.strip()) * scale
+        for line in text.splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) * scale
+    return 0.0
 
 
 def cgroup_counters():
@@ -383,6 +403,7 @@ async def amain(static, stdin_fd, started):
     except Exception as exc:
         kernel, info, warm_error = None, None, f"{type(exc).__name__}: {exc}"
     warm_seconds = time.monotonic() - started
+    warm_cpu = cpu_seconds()
     loop = asyncio.get_running_loop()
     job = await loop.run_in_executor(None, read_job, stdin_fd, static["idle_timeout"], static["max_job_bytes"])
     if job is None:
@@ -420,7 +441,8 @@ async def amain(static, stdin_fd, started):
             entry["events"].append({"kind": "non_utf8_output", "i": None, "detail": "invalid UTF-8 from the kernel"})
     state = {"non_utf8": False}
     result = clean({"protocol": PROTOCOL, "warm_seconds": round(warm_seconds, 3),
-                    "elapsed": round(time.monotonic() - job_started, 3), "notebooks": notebooks}, state)  # fmt: skip
+                    "elapsed": round(time.monotonic() - job_started, 3), "notebooks": notebooks,
+                    "cpu": {"warm": round(warm_cpu, 3), "total": round(cpu_seconds(), 3)}}, state)  # fmt: skip
     if state["non_utf8"]:
         for entry in result["notebooks"]:
             entry["events"].append({"kind": "non_utf8_output", "i": None, "detail": "lone surrogates replaced"})
@@ -431,14 +453,22 @@ def main():
     started = time.monotonic()
     make_undumpable()
     static = json.loads(sys.argv[1])
-    result_fd, stdin_fd = os.dup(1), os.dup(0)  # private: not inherited by the kernel
+    result_fd, stdin_fd, diag_fd = os.dup(1), os.dup(0), os.dup(2)  # private: not inherited by the kernel
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    sys.stderr = os.fdopen(diag_fd, "w", buffering=1)  # the runner's own errors reach the host's log
     signal.signal(signal.SIGCHLD, reap)
     sys.modules["rfc3987_syntax"] = None  # jsonschema's optional format checker: a 3 s import, unused here
     prepare_dirs(static)
-    key, result = asyncio.run(amain(static, stdin_fd, started))
+    try:
+        key, result = asyncio.run(amain(static, stdin_fd, started))
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # no frame: the host records a sandbox failure with this stderr
+        sys.stderr.flush()
+        os._exit(4)
     payload = json.dumps(result, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     mac = hmac.new(bytes.fromhex(key), payload, hashlib.sha256).hexdigest().encode()
     frame = b"\n" + MARKER + b" " + mac + b" " + str(len(payload)).encode() + b"\n" + payload + b"\n"

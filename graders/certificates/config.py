@@ -214,5 +214,7 @@ class CertificateSettings(Configurable):
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise CertificateSettingsError(f"{path}: not valid TOML ({exc})") from None
         values.update(data_dir=str(hub.data_path), db_url=hub.db_url, public_url=hub.public_url)
+        if getattr(hub, "gradebook_url", None):
+            values["gradebook_url"] = hub.gradebook_url
         values.update(overrides or {})
         return cls.create(values, str(path))
