@@ -48,6 +48,11 @@ class HubSettings(HasTraits):
     hub_db_url = Unicode(
         help="SQLAlchemy URL of JupyterHub's database. Default: SQLite in the data directory.",
     ).tag(config=True)
+    gradebook_url = Unicode(
+        "sqlite:///{data_dir}/courses/{course_id}/gradebook.db",
+        help="nbgrader gradebook of each course; {data_dir} and {course_id} are filled in. "
+        "PostgreSQL e.g. postgresql://truongso@db/gradebook_{course_id}.",
+    ).tag(config=True)
     hub_ip = Unicode(
         "127.0.0.1",
         help="Address the hub's internal API listens on; workspaces must reach it.",
@@ -156,6 +161,9 @@ class HubSettings(HasTraits):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser().absolute()
+
+    def gradebook_url_for(self, course_id: str) -> str:
+        return self.gradebook_url.format(data_dir=self.data_path, course_id=course_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.trait_names(config=True)}

@@ -7,6 +7,8 @@ Hub and container logs are attached to a test's report only when it fails.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,6 +104,55 @@ def grader_image(docker_client: object) -> str:
 
     report = build_images(which=("grader",), client=docker_client, progress=lambda *a: None)
     return report.images["grader"]
+
+
+class Postgres:
+    """The machine's PostgreSQL cluster (Debian's), with throwaway databases for this test session."""
+
+    def __init__(self, port: str) -> None:
+        self.port = port
+        self.created: list[str] = []
+
+    def psql(self, sql: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["runuser", "-u", "postgres", "--", "psql", "-p", self.port, "-v", "ON_ERROR_STOP=1", "-c", sql],
+            capture_output=True,
+            text=True,
+        )
+
+    def database(self, suffix: str) -> str:
+        """A new empty database; its SQLAlchemy URL."""
+        name = f"truongso_test_{os.getpid()}_{suffix}"  # quoted below: course ids have hyphens
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        created = self.psql(f'CREATE DATABASE "{name}" OWNER truongso_test')
+        require(created.returncode == 0, f"cannot create a PostgreSQL database: {created.stderr.strip()}")
+        self.created.append(name)
+        return f"postgresql+psycopg://truongso_test:truongso-test@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """PostgreSQL 15 from Debian, started if installed but stopped (`make test` installs it)."""
+    require(shutil.which("pg_ctlcluster") is not None, "PostgreSQL is not installed (Debian: postgresql)")
+    status = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout
+    require(bool(status.strip()), "no PostgreSQL cluster exists")
+    version, cluster = status.split()[:2]
+    if "online" not in status:
+        subprocess.run(["pg_ctlcluster", version, cluster, "start"], capture_output=True, check=False)
+    port = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.split()[2]
+    server = Postgres(port)
+    server.psql(
+        "DO $$BEGIN CREATE ROLE truongso_test LOGIN PASSWORD 'truongso-test'; EXCEPTION WHEN OTHERS THEN END$$;"
+    )
+    yield server
+    for name in server.created:
+        server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: Postgres) -> str:
+    """A fresh database in the machine's PostgreSQL."""
+    return postgres.database("main")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,32 +163,3 @@ def served(world: World) -> Iterator[Served]:
     yield Served(f"http://127.0.0.1:{port}/services/certificates/", service)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
-
-
-# ------------------------------------------------------------------ PostgreSQL
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database in the machine's PostgreSQL 15 (started if it is installed but stopped)."""
-    require(shutil.which("pg_ctlcluster") is not None, "PostgreSQL is not installed (Debian: postgresql)")
-    status = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout
-    require(bool(status.strip()), "no PostgreSQL cluster exists")
-    version, cluster = status.split()[:2]
-    if "online" not in status:
-        subprocess.run(["pg_ctlcluster", version, cluster, "start"], capture_output=True, check=False)
-    port = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.split()[2]
-    name = f"truongso_test_{os.getpid()}"
-
-    def psql(sql: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["runuser", "-u", "postgres", "--", "psql", "-p", port, "-v", "ON_ERROR_STOP=1", "-c", sql],
-            capture_output=True,
-            text=True,
-        )
-
-    psql("DO $$BEGIN CREATE ROLE truongso_test LOGIN PASSWORD 'truongso-test'; EXCEPTION WHEN OTHERS THEN END$$;")
-    created = psql(f"CREATE DATABASE {name} OWNER truongso_test")
-    require(created.returncode == 0, f"cannot create a PostgreSQL database: {created.stderr.strip()}")
-    yield f"postgresql+psycopg://truongso_test:truongso-test@127.0.0.1:{port}/{name}"
-    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -100,7 +100,9 @@ def ensure_course_dirs(settings: HubSettings) -> list[Path]:
     """Each course's nbgrader directory, owned by the formgraders' user (safe to repeat)."""
     from graders.coursedir import course_dir, ensure_course_dir
 
-    roots = [ensure_course_dir(course_dir(settings.data_path, c.id), c) for c in _courses()]
+    roots = [
+        ensure_course_dir(course_dir(settings.data_path, c.id), c, settings.gradebook_url_for(c.id)) for c in _courses()
+    ]
     if runs_as_service_user():
         import pwd
         import subprocess

@@ -56,7 +56,7 @@ def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
     class_name = caller.learner_classes[course_id]
     released = {r.assignment_id for r in app.store.releases(course_id)}
     submissions = app.store.submissions(course_id, student=caller.name)
-    scores = gradebook_scores(app.course_dir(course_id), [caller.name])
+    scores = gradebook_scores(app.settings.gradebook_url_for(course_id), [caller.name])
     rows = []
     for assignment in course.assignments:
         if assignment.id not in released:
@@ -98,7 +98,7 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
     released = [r.assignment_id for r in app.store.releases(course_id)]
     latest = {(s.student, s.assignment_id): s for s, _ in app.store.submissions(course_id, latest_only=True)}
     usernames = [u for p in progress for u, _ in p.learners]
-    scores = gradebook_scores(app.course_dir(course_id), usernames)
+    scores = gradebook_scores(app.settings.gradebook_url_for(course_id), usernames)
     for p in progress:
         for assignment_id in released:
             deadlines = app.store.deadlines(course_id, assignment_id)
@@ -117,30 +117,44 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
     return progress, course_assignments
 
 
-def gradebook_scores(course_dir: Path, usernames: list[str]) -> dict[tuple[str, str], str]:
-    """`score/max` of every graded submission of these learners (empty when there is no gradebook yet)."""
-    database = course_dir / "gradebook.db"
-    if not database.exists() or not usernames:
+def gradebook_scores(gradebook_url: str, usernames: list[str]) -> dict[tuple[str, str], str]:
+    """`score/max` (late penalty taken off) of every graded submission of these learners; empty when there
+    is no gradebook yet. Read with plain SQL, read-only: the formgrader owns the gradebook."""
+    if not usernames:
         return {}
-    import sqlite3
+    if gradebook_url.startswith("sqlite:///") and not Path(gradebook_url.removeprefix("sqlite:///")).exists():
+        return {}
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
 
+    engine = create_engine(gradebook_url)
     wanted = set(usernames)
-    result: dict[tuple[str, str], str] = {}
-    # Read-only and without nbgrader's ORM: the formgrader owns this file and may be writing to it.
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
     try:
-        rows = conn.execute(
-            "SELECT sa.student_id, a.name, SUM(COALESCE(g.manual_score, g.auto_score, 0)) - "
-            "COALESCE(MAX(sn.late_submission_penalty), 0), SUM(gc.max_score) "
-            "FROM submitted_assignment sa JOIN assignment a ON a.id = sa.assignment_id "
-            "JOIN submitted_notebook sn ON sn.assignment_id = sa.id JOIN grade g ON g.notebook_id = sn.id "
-            "JOIN grade_cells gc ON gc.id = g.cell_id GROUP BY sa.id"
-        ).fetchall()
-    except sqlite3.Error:
+        with engine.connect() as conn:
+            notebooks = conn.execute(text(
+                "SELECT sa.student_id, a.name, sn.id, COALESCE(sn.late_submission_penalty, 0) "
+                "FROM submitted_assignment sa JOIN assignment a ON a.id = sa.assignment_id "
+                "JOIN submitted_notebook sn ON sn.assignment_id = sa.id"
+            )).all()  # fmt: skip
+            grades = conn.execute(text(
+                "SELECT g.notebook_id, COALESCE(g.manual_score, g.auto_score, 0), gc.max_score "
+                "FROM grade g JOIN grade_cells gc ON gc.id = g.cell_id"
+            )).all()  # fmt: skip
+    except SQLAlchemyError:
         return {}
     finally:
-        conn.close()
-    for student, assignment, score, maximum in rows:
-        if student in wanted and maximum:
-            result[(student, assignment)] = f"{score:g}/{maximum:g}"
-    return result
+        engine.dispose()
+    per_notebook: dict[str, list[float]] = {}
+    for notebook_id, score, maximum in grades:
+        totals = per_notebook.setdefault(notebook_id, [0.0, 0.0])
+        totals[0] += score or 0
+        totals[1] += maximum or 0
+    result: dict[tuple[str, str], list[float]] = {}
+    for student, assignment, notebook_id, penalty in notebooks:
+        if student not in wanted or notebook_id not in per_notebook:
+            continue
+        score, maximum = per_notebook[notebook_id]
+        totals = result.setdefault((student, assignment), [0.0, 0.0])
+        totals[0] += score - penalty
+        totals[1] += maximum
+    return {key: f"{max(0.0, s):g}/{m:g}" for key, (s, m) in result.items() if m}
