@@ -41,10 +41,14 @@ def refuse_user_options(spawner: Any, user_options: dict) -> None:
         # JupyterHub has already saved them as the defaults of the next start: forget them, or every later
         # start (e.g. right after login) would be refused too.
         from sqlalchemy.orm import object_session
+        from sqlalchemy.orm.exc import UnmappedInstanceError
 
         spawner.user_options = {}
         spawner.orm_spawner.user_options = {}
-        session = object_session(spawner.orm_spawner)
+        try:
+            session = object_session(spawner.orm_spawner)
+        except UnmappedInstanceError:
+            session = None
         if session is not None:
             session.commit()
         raise web.HTTPError(
