@@ -154,3 +154,13 @@ def test_repeated_failures_lock_the_account(demo_hub: Hub) -> None:
     locked = HubSession(demo_hub.url).login("hocvien3", demo_hub.accounts["hocvien3"])
     assert locked.status_code == 429
     assert "tạm thời bị khoá" in locked.text
+
+
+def test_hub_pages_are_vietnamese_first(demo_hub: Hub) -> None:
+    learner = login(demo_hub, "hocvien2")
+    home = learner.http.get(f"{demo_hub.url}/hub/home", timeout=30)
+    assert home.status_code == 200
+    assert "Khoá học của tôi" in home.text and "/services/portal/" in home.text
+    assert home.text.index("không gian làm việc") < home.text.index("workspace")
+    missing = learner.http.get(f"{demo_hub.url}/hub/no-such-page", timeout=30)
+    assert missing.status_code == 404 and "Lỗi 404" in missing.text
