@@ -110,7 +110,7 @@ def fresh_copy(template: Path, dest: Path) -> Path:
 def run_stock(client: docker.DockerClient, image: str, root: Path, assignment: str) -> float:
     """Stock nbgrader in a throwaway grader container: the batch is sequential, as nbgrader runs it."""
     started = time.monotonic()
-    cmd = ["sh", "-c", f"unset MPLBACKEND; cd {root} && nbgrader autograde {assignment} --force >/dev/null 2>&1"]
+    cmd = ["sh", "-c", f"unset MPLBACKEND; cd {root} && nbgrader autograde {assignment} --force >stock.log 2>&1"]
     container = client.containers.run(image, cmd, detach=True, user="1001:1001", environment={"HOME": "/tmp"},
                                       volumes={str(root): {"bind": str(root), "mode": "rw"}},
                                       name=f"truongso-bench-stock-{int(started)}", **STOCK_LIMITS)  # fmt: skip
@@ -129,6 +129,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--image", default="truongso/grader:latest")
+    parser.add_argument("--keep", action="store_true", help="keep the course copies (printed) for inspection")
     args = parser.parse_args()
     client = docker.from_env(timeout=600)
     work = Path(tempfile.mkdtemp(prefix="truongso-bench-"))
@@ -182,7 +183,10 @@ def main() -> int:
               f"{med['stock'] / med['ours']:.2f}x stock speed (sandboxed; >1 = faster)")  # fmt: skip
         return 0 if agree else 1
     finally:
-        subprocess.run(["rm", "-rf", str(work)], check=False)
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
 
 
 if __name__ == "__main__":

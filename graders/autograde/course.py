@@ -74,7 +74,7 @@ class CourseSetup:
 
     def exporter(self, stage: str) -> Exporter:
         """nbconvert exporter with Autograde's preprocessors of `stage` ('sanitize' or 'autograde')."""
-        exporter = Exporter(config=self.config)
+        exporter = _Exporter(config=self.config)
         conv = self.converter
         classes = conv.sanitize_preprocessors if stage == "sanitize" else conv.autograde_preprocessors
         for cls in classes:
@@ -85,6 +85,15 @@ class CourseSetup:
                                      "Autograde.autograde_preprocessors has no Execute: nothing would run")
             exporter.register_preprocessor(SanitizeActiveContent, enabled=True)
         return exporter
+
+
+class _Exporter(Exporter):
+    """nbconvert validates the whole notebook after every preprocessor; ours are trusted transformations of
+    the host's copy, so the notebook is validated once, after the last one."""
+
+    def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
+        if preprocessor is self._preprocessors[-1]:
+            super()._validate_preprocessor(nbc, preprocessor)
 
 
 def load_config(root: Path) -> Config:

@@ -66,15 +66,16 @@ def install(nonce, preimports):
     own = set()  # ids of the guard's own functions, never reported
 
     def code_file(obj):
-        for _ in range(4):  # unwrap bound methods, partials, callable instances
-            if isinstance(obj, types.MethodType):
+        """Where a Python function was compiled; None for C and Cython callables (whose file names are
+        relative, e.g. pandas/_libs/…pyx: they are library code, and learners cannot build them here)."""
+        for _ in range(4):  # unwrap bound methods, partials, static/class methods
+            if isinstance(obj, types.MethodType | staticmethod | classmethod):
                 obj = obj.__func__
             elif hasattr(obj, "func") and type(obj).__name__ == "partial":
                 obj = obj.func
             else:
                 break
-        code = getattr(obj, "__code__", None)
-        return code.co_filename if isinstance(code, types.CodeType) else None
+        return obj.__code__.co_filename if isinstance(obj, types.FunctionType) else None
 
     def user_code(obj):
         """True for functions compiled from notebook cells or strings rather than installed libraries."""

@@ -9,12 +9,15 @@ validated outputs come back.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
+from nbgrader.nbgraderformat import MetadataValidator
+from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import (
     AssignLatePenalties,
+    CheckCellMetadata,
     DeduplicateIds,
     Execute,
     NbGraderPreprocessor,
@@ -25,7 +28,7 @@ from nbgrader.preprocessors import (
 from traitlets import Bool
 
 from graders.autograde.findings import Finding
-from graders.autograde.gradebook import reading_snapshot, writing_transaction
+from graders.autograde.gradebook import reading_snapshot, rebind, writing_transaction
 
 CONTEXT = "truongso"  # key of our per-notebook context in nbconvert's resources
 
@@ -176,6 +179,44 @@ class SandboxOutputs(NbGraderPreprocessor):
         return nb, resources
 
 
+class _CachedJsonschema:
+    """`jsonschema.validate` without re-checking the (constant) schema on every call: nbgrader validates each
+    cell's metadata that way, which made CheckCellMetadata the costliest step on the host."""
+
+    def __init__(self) -> None:
+        import jsonschema
+
+        self._jsonschema = jsonschema
+        self._validators: dict[int, tuple[Any, Any]] = {}
+
+    def validate(self, instance: Any, schema: Any) -> None:
+        js = self._jsonschema
+        entry = self._validators.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            cls = js.validators.validator_for(schema)
+            cls.check_schema(schema)
+            entry = self._validators[id(schema)] = (schema, cls(schema))
+        error = js.exceptions.best_match(entry[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+class _FastMetadataValidator(MetadataValidator):
+    _schema_cache: ClassVar[dict[str, Any]] = {}
+    validate_cell = rebind(BaseMetadataValidator.validate_cell, jsonschema=_CachedJsonschema())
+
+    def __init__(self) -> None:  # the schema file is read once, not for every notebook
+        key = type(self).__mro__[1].__name__
+        if key not in self._schema_cache:
+            super().__init__()
+            self._schema_cache[key] = self.schema
+        self.schema = self._schema_cache[key]
+
+
+class FastCheckCellMetadata(CheckCellMetadata):
+    preprocess = rebind(CheckCellMetadata.preprocess, MetadataValidator=_FastMetadataValidator)
+
+
 class TransactionSaveAutoGrades(SaveAutoGrades):
     preprocess = writing_transaction(SaveAutoGrades.preprocess)
 
@@ -186,6 +227,7 @@ class TransactionAssignLatePenalties(AssignLatePenalties):
 
 REPLACEMENTS = {
     Execute: SandboxOutputs,
+    CheckCellMetadata: FastCheckCellMetadata,
     DeduplicateIds: TrackedDeduplicateIds,
     OverwriteKernelspec: SnapshotOverwriteKernelspec,
     OverwriteCells: TrackedOverwriteCells,
