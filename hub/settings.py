@@ -23,6 +23,27 @@ class SettingsError(ValueError):
     """A setting has a value we cannot run with; the message names it."""
 
 
+def settings_from(cls: type, values: dict[str, Any], source: str, error: type[Exception]) -> Any:
+    """Traitlets settings from a mapping: unknown names and bad values raise `error` naming `source`."""
+    unknown = sorted(set(values) - set(cls.class_trait_names(config=True)))
+    if unknown:
+        raise error(f"{source}: unknown setting(s) {', '.join(unknown)}")
+    try:
+        return cls(**values)
+    except TraitError as exc:
+        raise error(f"{source}: {exc}") from None
+
+
+def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """The settings in a TOML file ({} when there is none); unreadable TOML raises `error`."""
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid TOML ({exc})") from None
+
+
 class HubSettings(HasTraits):
     """Everything an operator can set, with the reasons in `help`."""
 
@@ -171,25 +192,13 @@ class HubSettings(HasTraits):
     @classmethod
     def create(cls, values: dict[str, Any], source: str) -> HubSettings:
         """Settings from a mapping; unknown names and bad values raise SettingsError naming `source`."""
-        known = set(cls.class_trait_names(config=True))
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(f"{source}: unknown setting(s) {', '.join(unknown)}")
-        try:
-            return cls(**values)
-        except TraitError as exc:
-            raise SettingsError(f"{source}: {exc}") from None
+        return settings_from(cls, values, source, SettingsError)
 
     @classmethod
     def load(cls, data_dir: Path, overrides: dict[str, Any]) -> HubSettings:
         """Settings of the data directory's `truongso.toml` with `overrides` (command-line flags) on top."""
-        values: dict[str, Any] = {}
         toml_path = data_dir / SETTINGS_FILE
-        if toml_path.is_file():
-            try:
-                values.update(tomllib.loads(toml_path.read_text(encoding="utf-8")))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise SettingsError(f"{toml_path}: not valid TOML ({exc})") from None
+        values = read_toml(toml_path, SettingsError)
         values.update(overrides)
         values["data_dir"] = str(data_dir.absolute())
         return cls.create(values, str(toml_path))

@@ -13,7 +13,6 @@ already knows (data directory, database URL, public address). Example::
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -194,25 +193,17 @@ class CertificateSettings(Configurable):
 
     @classmethod
     def create(cls, values: dict[str, Any], source: str) -> CertificateSettings:
-        known = set(cls.class_trait_names(config=True))
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise CertificateSettingsError(f"{source}: unknown setting(s) {', '.join(unknown)}")
-        try:
-            return cls(**values)
-        except TraitError as exc:
-            raise CertificateSettingsError(f"{source}: {exc}") from None
+        from hub.settings import settings_from
+
+        return settings_from(cls, values, source, CertificateSettingsError)
 
     @classmethod
     def from_hub(cls, hub: Any, overrides: dict[str, Any] | None = None) -> CertificateSettings:
         """Settings for a hub (`hub.settings.HubSettings`): its data directory's certificates.toml on top."""
+        from hub.settings import read_toml
+
         path = hub.data_path / SETTINGS_FILE
-        values: dict[str, Any] = {}
-        if path.is_file():
-            try:
-                values.update(tomllib.loads(path.read_text(encoding="utf-8")))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise CertificateSettingsError(f"{path}: not valid TOML ({exc})") from None
+        values = read_toml(path, CertificateSettingsError)
         values.update(data_dir=str(hub.data_path), db_url=hub.db_url, public_url=hub.public_url)
         if getattr(hub, "gradebook_url", None):
             values["gradebook_url"] = hub.gradebook_url
