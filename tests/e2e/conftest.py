@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from support.browser import ARTIFACTS, CHROMIUM
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +60,3 @@ def docker_demo_hub(tmp_path_factory, docker_client, docker_prefix: str, workspa
     yield hub
     hub.stop()
 
-
-def browser_login(page, hub, username: str) -> None:
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", username)
-    page.fill("#password_input", hub.accounts[username])
-    page.click("#login_submit")

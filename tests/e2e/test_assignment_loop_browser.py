@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ARTIFACTS, browser_login
+from support.browser import ARTIFACTS, browser_login
 
 COURSE = "phan-tich-du-lieu"
 ASSIGNMENT = "02-lam-sach-du-lieu"
