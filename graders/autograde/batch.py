@@ -119,6 +119,7 @@ def _run(a: Assignment, students: list[str], workers: int, image: str, client: A
         preimports=preimports_for(notebooks) if s.preimport else (),
         kernel_env={"MPLBACKEND": s.matplotlib_backend} if s.matplotlib_backend else {},
         labels={"org.truongso.course": setup.course_id[:60], "org.truongso.assignment": a.assignment_id[:60]},
+        idle_timeout=2 * s.wall_timeout + 120,  # a warm sandbox nobody will use exits on its own
     )
     remove_stale_sandboxes(client, prefix)
     workers = min(workers, len(todo))

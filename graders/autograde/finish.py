@@ -106,7 +106,7 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
             add("out_of_memory" if memory and status == "died" else STOPPED[status], label)
         elif status == "deadline":
             add("deadline", label)
-        if cr["truncated"]:
+        if cr["truncated"] or status == "output_lost":
             add("output_truncated", label)
         for out in outputs:
             if out["output_type"] == "error" and out["ename"] == "SystemExit":
@@ -116,7 +116,7 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
                 add("forged_result", label, "result marker printed")
         if not is_test_cell(cell):
             continue
-        if not ran or status in STOPPED:
+        if not ran or status in STOPPED or status == "output_lost":  # no trustworthy outcome for this test
             ctx.verdicts[i] = _error(NOT_RUN, status)
             continue
         found = problems(cr.get("check_before"), label) + problems(cr.get("check_after"), label)

@@ -36,7 +36,6 @@ COMPARISONS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "equa
 
 
 def install(nonce, preimports):
-    import gc
     import importlib
     import json
     import os
@@ -331,4 +330,3 @@ def install(nonce, preimports):
     module = types.ModuleType("_ts_" + nonce)
     module.check = check
     _modules["_ts_" + nonce] = module
-    gc.collect()

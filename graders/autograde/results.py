@@ -12,7 +12,8 @@ import jsonschema
 
 MIME = r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,128}$"
 TEXT = {"type": "string"}
-STATUSES = ["ok", "error", "timeout", "died", "unresponsive", "runner_error", "not_run", "skipped", "deadline"]
+STATUSES = ["ok", "error", "timeout", "died", "unresponsive", "runner_error", "not_run", "skipped", "deadline",
+            "output_lost"]
 NB_STATUSES = ["completed", "died", "unresponsive", "runner_error", "deadline", "start_failed"]
 
 _MIMEBUNDLE = {

@@ -106,6 +106,10 @@ class Kernel:
             def output(client, outs, msg, display_id, cell_index):
                 return self.capped_output(super(Client, client).output, outs, msg, display_id, cell_index)
 
+            async def _async_handle_timeout(client, timeout, cell=None):
+                self.interrupted = True  # the cell ran out of time: nbclient interrupts the kernel
+                return await super(Client, client)._async_handle_timeout(timeout, cell)
+
         self.static, self.caps = static, caps
         self.nb = new_notebook()
         opts = dict(job_exec or {})
@@ -129,13 +133,19 @@ class Kernel:
                 setattr(self.client, key, job_exec[key])
 
     async def start(self, env, cwd):
-        import zmq
+        import zmq.asyncio
 
         client = self.client
         client.km = client.create_kernel_manager()
-        client.km.context.setsockopt(zmq.MAXMSGSIZE, self.caps["message_bytes"])
         await client.async_start_new_kernel(env=env, cwd=cwd)
-        await client.async_start_new_kernel_client()
+        # nbclient's own start_new_kernel_client, with a context whose sockets drop (rather than buffer) any
+        # kernel message larger than the cap: a single 1 GB print cannot exhaust the runner's memory.
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.caps["message_bytes"])
+        client.kc = client.km.client(context=context)
+        client.kc.start_channels()
+        await client.kc.wait_for_ready(timeout=client.startup_timeout)
+        client.kc.allow_stdin = False
         client.kc.session.unpack = self.unpack
         msg_id = client.kc.kernel_info()
         info = await client.async_wait_for_reply(msg_id)
@@ -178,6 +188,16 @@ class Kernel:
             return default(outs, msg, display_id, cell_index)
         return None
 
+    def reconnect_output(self):
+        kc = self.client.kc
+        try:
+            kc.iopub_channel.stop()
+            kc.iopub_channel.close()
+        except Exception:
+            pass
+        kc._iopub_channel = None
+        kc.iopub_channel.start()
+
     def on_cell_executed(self, cell, cell_index, execute_reply):
         self.reply = execute_reply
 
@@ -188,12 +208,17 @@ class Kernel:
 
         cell = new_code_cell(source)
         self.nb.cells.append(cell)
-        self.reply, self.cell_bytes = None, 0
+        self.reply, self.cell_bytes, self.interrupted = None, 0, False
         status = "ok"
         try:
             await self.client.async_execute_cell(cell, len(self.nb.cells) - 1, store_history=store_history)
-        except CellTimeoutError:
-            status = "unresponsive"
+        except CellTimeoutError as exc:
+            # No reply at all: the kernel ignored the interrupt. A reply but no end of output: messages were
+            # lost (one too large for the cap dropped the connection); the kernel still answers, so the
+            # output channel is reconnected and the notebook goes on.
+            status = "output_lost" if "IOPub" in str(exc) and not self.interrupted else "unresponsive"
+            if status == "output_lost":
+                self.reconnect_output()
         except DeadKernelError:
             status = "died"
         except Exception as exc:  # a kernel that sends garbage ends its own notebook, never the runner
@@ -380,6 +405,7 @@ def prepare_dirs(static):
         json.dump({"argv": [sys.executable, "-c", KERNEL_BOOT, "-f", "{connection_file}"], "language": "python",
                    "display_name": "Python 3 (ipykernel)", "metadata": {"debugger": False}}, fh)  # fmt: skip
     os.environ["JUPYTER_PATH"] = os.path.join(static["runtime_dir"], "path")  # found before ipykernel's own
+    os.environ["IPYTHONDIR"] = static["ipython_dir"]  # the read-only home is not a place for a profile
 
 
 def write_files(workdir, files):

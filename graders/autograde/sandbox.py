@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import queue
 import secrets
 import socket
@@ -32,6 +33,28 @@ WORKDIR = "/home/grader/work"
 PYTHON = "/opt/truongso/venv/bin/python"
 ROLE_LABEL = "org.truongso.role"
 ROLE = "grader-sandbox"
+OWNER_LABEL = "org.truongso.owner"  # host/pid/start time of the grading process that made the sandbox
+
+
+def _process_start(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner_id(pid: int | None = None) -> str:
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}/{pid}/{_process_start(pid)}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """True when the label names a grading process of this host that no longer runs."""
+    host, _, rest = owner.partition("/")
+    pid, _, started = rest.partition("/")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return _process_start(int(pid)) != started
 
 
 @dataclass(frozen=True)
@@ -156,7 +179,7 @@ def container_options(spec: SandboxSpec, name: str) -> dict[str, Any]:
         "log_config": LogConfig(type="none"),  # nothing a submission prints reaches the host's disk
         "stdin_open": True,
         "tty": False,
-        "labels": {ROLE_LABEL: ROLE, **spec.labels},
+        "labels": {ROLE_LABEL: ROLE, OWNER_LABEL: owner_id(), **spec.labels},
         "environment": {},
     }
 
@@ -212,9 +235,10 @@ class Sandbox:
             outcome.error = f"sandbox stream failed: {exc}"
         if outcome.timed_out:
             self.kill()
-        outcome.exit_code, outcome.oom_killed = self._status()
         outcome.stderr_tail = stderr.decode("utf-8", "replace")[-4000:]
         outcome.result, problem, outcome.foreign_output = parse_frame(bytes(stdout), key)
+        if outcome.result is None:  # only a failure needs the engine's view (exit code, OOM kill)
+            outcome.exit_code, outcome.oom_killed = self._status()
         if outcome.result is None and outcome.error is None:
             outcome.error = "timed out" if outcome.timed_out else problem
         outcome.seconds = time.monotonic() - started
@@ -352,16 +376,19 @@ class SandboxPool:
 
 
 def remove_stale_sandboxes(client: Any, name_prefix: str, older_than: float = 3600) -> int:
-    """Remove exited sandboxes and any older than `older_than` seconds (a grader killed mid-batch)."""
+    """Remove sandboxes left by a grader that died: exited ones, and any older than `older_than` seconds.
+
+    A batch running next to this one may own sandboxes that just exited or are being created: those are
+    left alone unless their owning process is gone or they are a minute old (their owner removes them)."""
     removed = 0
     now = time.time()
     for container in client.containers.list(all=True, filters={"label": f"{ROLE_LABEL}={ROLE}"}):
         if not container.name.startswith(name_prefix + "-"):
             continue
         state = container.attrs.get("State", {})
-        started = state.get("StartedAt", "")
-        age = now - _parse_docker_time(started) if started else older_than + 1
-        if state.get("Status") in ("exited", "created", "dead") or age > older_than:
+        age = now - _parse_docker_time(container.attrs.get("Created", ""))
+        orphan = _owner_gone(container.labels.get(OWNER_LABEL, ""))
+        if (state.get("Status") in ("exited", "created", "dead") and (orphan or age > 60)) or age > older_than:
             try:
                 container.remove(force=True)
                 removed += 1

@@ -148,9 +148,12 @@ def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNo
         nb, "kt3-tu-dien", "_bo_nho = []\nwhile True:\n    _bo_nho.append(b\"x\" * (64 << 20))", "bom-bo-nho"))
     make("fork-bomb", solution, lambda nb: insert_after(
         nb, "kt5-ten-dang-nhap", "import os\nwhile True:\n    os.fork()", "bom-tien-trinh"))
-    make("huge-output", solution, lambda nb: insert_after(
-        nb, "kt2-danh-sach", "import sys\n_dong = \"Trường Số \" * 100 + \"\\n\"\nfor _ in range(1_000_000):  # ~1 GB\n"
-        "    sys.stdout.write(_dong)", "dau-ra-1gb"))
+    def huge_output(nb: nbformat.NotebookNode) -> None:
+        insert_after(nb, "kt2-danh-sach", "import sys\n_dong = \"Trường Số \" * 100 + \"\\n\"\n"
+                     "for _ in range(1_000_000):  # ~1 GB, line by line\n    sys.stdout.write(_dong)", "dau-ra-1gb")
+        insert_after(nb, "dau-ra-1gb", "print(\"y\" * (80 << 20))  # 80 MB in one message", "dau-ra-80mb")
+
+    make("huge-output", solution, huge_output)
     make("non-utf8-output", solution, lambda nb: insert_after(
         nb, "kt1-ty-le", "import os, sys\nos.write(1, b\"\\xff\\xfe hong \\xc3\\x28\\n\")\n"
         "sys.stdout.write(\"lone \\udcff surrogate\\n\")\nprint(b\"\\x80abc\".decode(\"utf-8\", \"surrogateescape\"))",
