@@ -161,7 +161,8 @@ def _execute(a: Assignment, sub: Submission, pool: SandboxPool) -> Executed:
     if isinstance(outcome.result, dict):  # reported by the sandbox: for the record only, never trusted
         cpu = outcome.result.get("cpu") if isinstance(outcome.result.get("cpu"), dict) else {}
         for phase, value in (("kernel", outcome.result.get("elapsed")), ("warm", outcome.result.get("warm_seconds")),
-                             ("cpu_warm", cpu.get("warm")), ("cpu_total", cpu.get("total"))):  # fmt: skip
+                             ("cpu_warm", cpu.get("warm")), ("cpu_total", cpu.get("total")),
+                             ("cpu_runner", cpu.get("runner_total"))):  # fmt: skip
             times[phase] = float(value) if isinstance(value, int | float) else 0.0
     return sub, job, outcome, times
 

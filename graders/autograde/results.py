@@ -119,9 +119,8 @@ RESULT_SCHEMA: dict[str, Any] = {
         "elapsed": {"type": "number"},
         "cpu": {
             "type": "object",
-            "additionalProperties": False,
-            "required": ["warm", "total"],
-            "properties": {"warm": {"type": "number"}, "total": {"type": "number"}},
+            "required": ["warm", "total", "runner_warm", "runner_total"],
+            "additionalProperties": {"type": "number"},
         },
         "notebooks": {
             "type": "array",

@@ -353,6 +353,13 @@ def cpu_seconds():
     return 0.0
 
 
+def self_cpu():
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cgroup_counters():
     """OOM kills and pid-limit hits of this container so far (cgroup v2, else v1)."""
     found = {"oom_kills": 0, "pids_max": 0}
@@ -445,7 +452,7 @@ async def amain(static, stdin_fd, started):
     except Exception as exc:
         kernel, info, warm_error = None, None, f"{type(exc).__name__}: {exc}"
     warm_seconds = time.monotonic() - started
-    warm_cpu = cpu_seconds()
+    warm_cpu, warm_self = cpu_seconds(), self_cpu()
     loop = asyncio.get_running_loop()
     job = await loop.run_in_executor(None, read_job, stdin_fd, static["idle_timeout"], static["max_job_bytes"])
     if job is None:
@@ -484,7 +491,9 @@ async def amain(static, stdin_fd, started):
     state = {"non_utf8": False}
     result = clean({"protocol": PROTOCOL, "warm_seconds": round(warm_seconds, 3),
                     "elapsed": round(time.monotonic() - job_started, 3), "notebooks": notebooks,
-                    "cpu": {"warm": round(warm_cpu, 3), "total": round(cpu_seconds(), 3)}}, state)  # fmt: skip
+                    "cpu": {"warm": round(warm_cpu, 3), "total": round(cpu_seconds(), 3),
+                            "runner_warm": round(warm_self, 3), "runner_total": round(self_cpu(), 3)}},
+                   state)  # fmt: skip
     if state["non_utf8"]:
         for entry in result["notebooks"]:
             entry["events"].append({"kind": "non_utf8_output", "i": None, "detail": "lone surrogates replaced"})
