@@ -1,16 +1,13 @@
 """Sandbox side of the autograder: the only process the host starts in a grader container, as PID 1.
 
-Started as ``python -I -c <this file> <static JSON>`` (nothing of ours is installed in the image). It
-    1. makes itself non-dumpable, so same-uid student code can neither ptrace it nor open /proc/1/fd/*;
-    2. moves the container's stdin/stdout/stderr to private descriptors and points 0/1/2 at /dev/null, so
-       the kernel and anything it starts inherit no way to the host;
-    3. starts a kernel and runs the guard (guard.py) and the assignment's imports, then waits for one job
-       ("warm" container) on stdin: the prepared code cells, the files grading needs and an HMAC key;
-    4. executes each notebook in a fresh kernel with nbclient, as nbgrader's Execute does, plus a check cell
-       before and after every test cell (guard report + a canary error that must surface);
-    5. writes one JSON result framed with an HMAC of the key to the private stdout, and exits: as PID 1 its
-       exit kills every process left in the container.
-The host trusts nothing in the result beyond outputs, which it validates against a schema.
+Started as ``python -I -c <this file> <static JSON>`` (nothing of ours is installed in the image), it makes
+itself non-dumpable (same-uid student code can neither ptrace it nor open /proc/1/fd/*), keeps the container's
+stdin/stdout/stderr on private descriptors and gives the kernel /dev/null instead; starts a kernel with the
+guard (guard.py) and the assignment's imports, then waits for one job on stdin ("warm"): the code cells, the
+files grading needs and an HMAC key. Each notebook runs in a fresh kernel through nbclient, as nbgrader's
+Execute runs it, plus a check cell before and after every test cell (guard report + a canary error that must
+surface). One JSON result, framed with an HMAC of the key, goes to the private stdout; then it exits, and as
+PID 1 its exit ends every process left in the container. The host validates the result against a schema.
 """
 
 import asyncio
@@ -26,14 +23,6 @@ import time
 
 MARKER = b"TRUONGSO-RESULT"
 PROTOCOL = 1
-CHECK_FAILED = "check"
-
-
-def make_undumpable():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except Exception:
-        pass
 
 
 def reap(signum, frame):
@@ -190,11 +179,7 @@ class Kernel:
 
     def reconnect_output(self):
         kc = self.client.kc
-        try:
-            kc.iopub_channel.stop()
-            kc.iopub_channel.close()
-        except Exception:
-            pass
+        kc.iopub_channel.stop()  # closes the old socket
         kc._iopub_channel = None
         kc.iopub_channel.start()
 
@@ -231,10 +216,7 @@ class Kernel:
         return cell, status, content
 
     async def stop(self):
-        try:
-            await self.client._async_cleanup_kernel()
-        except Exception:
-            pass
+        await asyncio.gather(self.client._async_cleanup_kernel(), return_exceptions=True)
 
 
 def nbgrader_error_output(cell, content):
@@ -258,8 +240,7 @@ class NotebookRun:
     def left(self):
         return self.deadline - time.monotonic()
 
-    def budget(self):
-        """Seconds the next cell may run: the cell limit, or what is left of the submission's (nbclient wants int)."""
+    def budget(self):  # the next cell's seconds: its limit, or what is left of the submission's (an int)
         return max(1, int(min(self.cell_timeout, self.left() + 0.999)))
 
     async def check(self):
@@ -274,18 +255,16 @@ class NotebookRun:
         shown = any(o.get("output_type") == "error" and canary in str(o.get("evalue", "")) for o in cell.outputs)
         report, findings = False, []
         prefix = "\x1e" + self.nonce + ":"
-        for out in cell.outputs:
-            if out.get("output_type") == "stream" and out.get("name") == "stdout":
-                for line in str(out.get("text", "")).split("\n"):
-                    if line.startswith(prefix):
-                        try:
-                            data = json.loads(line[len(prefix):])
-                        except ValueError:
-                            continue
-                        if data.get("pos") == pos and isinstance(data.get("findings"), list):
-                            report = True
-                            findings = [{"kind": str(f.get("kind", ""))[:40], "detail": str(f.get("detail", ""))[:300]}
-                                        for f in data["findings"][:50] if isinstance(f, dict)]  # fmt: skip
+        text = "".join(str(o.get("text", "")) for o in cell.outputs if o.get("output_type") == "stream")
+        for line in (line for line in text.split("\n") if line.startswith(prefix)):
+            try:
+                data = json.loads(line[len(prefix) :])
+                if data["pos"] == pos:
+                    found = data["findings"][:50]
+                    findings = [{"kind": str(f["kind"])[:40], "detail": str(f["detail"])[:300]} for f in found]
+                    report = True
+            except (ValueError, KeyError, TypeError):
+                continue
         self.checks.append({"pos": pos, "status": status, "canary": raised and shown, "report": report,
                             "findings": findings})  # fmt: skip
         return pos, status
@@ -337,45 +316,29 @@ class NotebookRun:
                                "truncated": False})  # fmt: skip
 
 
-def cpu_seconds():
-    """CPU time of everything in this container so far (cgroup v1 cpuacct, else v2 cpu.stat)."""
-    for path, scale in (("/sys/fs/cgroup/cpuacct/cpuacct.usage", 1e-9), ("/sys/fs/cgroup/cpu.stat", 1e-6)):
+def counters():
+    """This container's cgroup so far (v2, else v1): CPU seconds, OOM kills, pid-limit hits."""
+    found = {"cpu": 0.0, "oom_kills": 0, "pids_max": 0}
+    for path, key, name, scale in (("/sys/fs/cgroup/cpu.stat", "usage_usec", "cpu", 1e-6),
+                                   ("/sys/fs/cgroup/cpuacct/cpuacct.usage", "", "cpu", 1e-9),
+                                   ("/sys/fs/cgroup/memory.events", "oom_kill", "oom_kills", 1),
+                                   ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill", "oom_kills", 1),
+                                   ("/sys/fs/cgroup/pids.events", "max", "pids_max", 1),
+                                   ("/sys/fs/cgroup/pids/pids.events", "max", "pids_max", 1)):  # fmt: skip
         try:
             with open(path) as fh:
-                text = fh.read()
+                lines = [line.split() for line in fh]
         except OSError:
             continue
-        if path.endswith("usage"):
-            return int(text.strip()) * scale
-        for line in text.splitlines():
-            if line.startswith("usage_usec "):
-                return int(line.split()[1]) * scale
-    return 0.0
+        for parts in lines:
+            if (parts[:1] == [key] and len(parts) == 2) or (not key and len(parts) == 1):
+                found[name] = max(found[name], int(parts[-1]) * scale)
+    found["oom_kills"], found["pids_max"] = int(found["oom_kills"]), int(found["pids_max"])
+    return found
 
 
 def self_cpu():
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def cgroup_counters():
-    """OOM kills and pid-limit hits of this container so far (cgroup v2, else v1)."""
-    found = {"oom_kills": 0, "pids_max": 0}
-    for path, key, name in (("/sys/fs/cgroup/memory.events", "oom_kill", "oom_kills"),
-                            ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill", "oom_kills"),
-                            ("/sys/fs/cgroup/pids.events", "max", "pids_max"),
-                            ("/sys/fs/cgroup/pids/pids.events", "max", "pids_max")):  # fmt: skip
-        try:
-            with open(path) as fh:
-                for line in fh:
-                    parts = line.split()
-                    if len(parts) == 2 and parts[0] == key and parts[1].isdigit():
-                        found[name] = max(found[name], int(parts[1]))
-        except OSError:
-            continue
-    return found
+    return sum(__import__("resource").getrusage(0)[:2])  # RUSAGE_SELF: user + system seconds
 
 
 def kill_others():
@@ -428,6 +391,11 @@ def write_files(workdir, files):
             fh.write(base64.b64decode(item["b64"]))
 
 
+def limits():
+    found = counters()
+    return {"oom_kills": found["oom_kills"], "pids_max": found["pids_max"]}
+
+
 async def amain(static, stdin_fd, started):
     nonce = os.urandom(12).hex()
     caps = static["caps"]
@@ -452,7 +420,7 @@ async def amain(static, stdin_fd, started):
     except Exception as exc:
         kernel, info, warm_error = None, None, f"{type(exc).__name__}: {exc}"
     warm_seconds = time.monotonic() - started
-    warm_cpu, warm_self = cpu_seconds(), self_cpu()
+    warm_cpu, warm_self = counters()["cpu"], self_cpu()
     loop = asyncio.get_running_loop()
     job = await loop.run_in_executor(None, read_job, stdin_fd, static["idle_timeout"], static["max_job_bytes"])
     if job is None:
@@ -465,7 +433,7 @@ async def amain(static, stdin_fd, started):
     notebooks = []
     for n, spec in enumerate(job["notebooks"]):
         entry = {"name": spec["name"], "status": "completed", "detail": "", "language_info": None, "cells": [],
-                 "checks": [], "events": [], "limits": cgroup_counters()}  # fmt: skip
+                 "checks": [], "events": [], "limits": limits()}  # fmt: skip
         notebooks.append(entry)
         try:
             if n > 0 or kernel is None:
@@ -485,13 +453,13 @@ async def amain(static, stdin_fd, started):
         run = NotebookRun(kernel, spec, nonce, deadline, cell_timeout)
         await run.run()
         entry.update(status=run.status, language_info=info, cells=run.cells, checks=run.checks, events=run.events,
-                     limits=cgroup_counters())  # fmt: skip
+                     limits=limits())  # fmt: skip
         if kernel.state["non_utf8"]:
             entry["events"].append({"kind": "non_utf8_output", "i": None, "detail": "invalid UTF-8 from the kernel"})
     state = {"non_utf8": False}
     result = clean({"protocol": PROTOCOL, "warm_seconds": round(warm_seconds, 3),
                     "elapsed": round(time.monotonic() - job_started, 3), "notebooks": notebooks,
-                    "cpu": {"warm": round(warm_cpu, 3), "total": round(cpu_seconds(), 3),
+                    "cpu": {"warm": round(warm_cpu, 3), "total": round(counters()["cpu"], 3),
                             "runner_warm": round(warm_self, 3), "runner_total": round(self_cpu(), 3)}},
                    state)  # fmt: skip
     if state["non_utf8"]:
@@ -502,7 +470,7 @@ async def amain(static, stdin_fd, started):
 
 def main():
     started = time.monotonic()
-    make_undumpable()
+    ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4: 0
     static = json.loads(sys.argv[1])
     result_fd, stdin_fd, diag_fd = os.dup(1), os.dup(0), os.dup(2)  # private: not inherited by the kernel
     devnull = os.open(os.devnull, os.O_RDWR)
