@@ -29,6 +29,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
                 report.sections.append(("containers", value.container_logs()))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def traversable_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """pytest makes its temporary folders private (0700); hubs started in them run their formgraders as an
+    unprivileged user, who must be able to pass through (0711: pass, not list)."""
+    base = tmp_path_factory.getbasetemp()
+    for folder in (base, base.parent):
+        if folder.owner() == "root" and str(folder).startswith("/tmp/"):
+            folder.chmod(0o711)
+
+
 def require(condition: bool, why: str) -> None:
     """Skip when something the test needs is missing, except in CI where it is a failure."""
     if not condition:

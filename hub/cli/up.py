@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         from hub.demo import ensure_demo_releases
 
         ensure_demo_releases(settings, directory)
-        ensure_course_dirs(settings)  # files nbgrader just wrote belong to the formgraders' user too
+        ensure_course_dirs(settings, warn=False)  # files nbgrader just wrote belong to the formgraders' user too
     admin_password = os.environ.get(ADMIN_PASSWORD_ENV) or None
     if admin_password is not None and len(admin_password) < settings.min_password_length:
         raise UserError(

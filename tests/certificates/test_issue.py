@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CLASS, DECISION, OTHER_CLASS, World, build_world, need_tool
+from conftest import CLASS, DECISION, OTHER_CLASS, World, build_world, need_tool, submissions
 from support.hub import TRUONGSO
 
 from graders.certificates.credential import ensure_signing_key, verify
@@ -146,7 +146,6 @@ def _many_learners(data_dir: Path, course, count: int, db_url: str | None = None
     add_people(world.db_url, "DONG-2026", course.id, people)
     gradebook = data_dir / "courses" / course.id / "gradebook.db"
     gradebook.unlink()
-    from conftest import submissions
 
     make_gradebook(gradebook, course, {**submissions(course), **{p[0]: all_passed(course) for p in people}})
     return world

@@ -36,7 +36,8 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
 
     root = course_dir(settings.data_path, course_id)
     bin_dir = Path(sys.executable).parent
-    as_root = os.geteuid() == 0 and not runs_as_service_user()
+    as_service_user = runs_as_service_user(settings.data_path)
+    as_root = os.geteuid() == 0 and not as_service_user
     return {
         "name": course_id,
         "url": f"http://127.0.0.1:{settings.service_ports[f'formgrader-{course_id}']}",
@@ -57,7 +58,7 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
             *(["--ServerApp.allow_root=True"] if as_root else []),
         ],
         "cwd": str(root),
-        "user": SERVICE_USER if runs_as_service_user() else "",
+        "user": SERVICE_USER if as_service_user else "",
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
             "TRUONGSO_DATA_DIR": str(settings.data_path),
@@ -72,13 +73,21 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
     }
 
 
-def runs_as_service_user() -> bool:
-    """As root, the formgraders run as SERVICE_USER, if that user can run our Python at all (a Python under
-    /root, as pyenv installs it, cannot be: then they run as the hub's user, and `truongso up` says so)."""
+def _reachable_by_others(path: Path) -> bool:
+    """Whether another user can get to `path` (every folder above it searchable by others)."""
+    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+
+
+def runs_as_service_user(data_path: Path | None = None) -> bool:
+    """As root, the formgraders run as SERVICE_USER — if that user can reach our Python (not one under /root,
+    as pyenv installs it) and the data directory (not one inside a private folder). Otherwise they run as the
+    hub's user, and `truongso up` says so."""
     if os.geteuid() != 0:
         return False
-    path = Path(os.path.realpath(sys.executable))
-    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents]) and bool(path.stat().st_mode & 0o004)
+    python = Path(os.path.realpath(sys.executable))
+    if not (_reachable_by_others(python) and python.stat().st_mode & 0o005 == 0o005):
+        return False
+    return data_path is None or _reachable_by_others(data_path / "courses")
 
 
 def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
@@ -96,14 +105,22 @@ def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
     )
 
 
-def ensure_course_dirs(settings: HubSettings) -> list[Path]:
+def ensure_course_dirs(settings: HubSettings, warn: bool = True) -> list[Path]:
     """Each course's nbgrader directory, owned by the formgraders' user (safe to repeat)."""
     from graders.coursedir import course_dir, ensure_course_dir
 
     roots = [
         ensure_course_dir(course_dir(settings.data_path, c.id), c, settings.gradebook_url_for(c.id)) for c in _courses()
     ]
-    if runs_as_service_user():
+    if not runs_as_service_user(settings.data_path):
+        if os.geteuid() == 0 and warn:
+            print(
+                f"CẢNH BÁO: formgrader chạy với quyền root vì người dùng {SERVICE_USER} không tới được Python hoặc "
+                f"thư mục dữ liệu / WARNING: the formgraders run as root: user {SERVICE_USER} cannot reach the "
+                "Python or the data directory (a private parent folder?)",
+                file=sys.stderr,
+            )
+    else:
         import pwd
         import subprocess
 
