@@ -54,15 +54,31 @@ def _pid_file(path: Path) -> list[int]:
         return []
 
 
+def hub_pid(data_dir: Path) -> int | None:
+    """The pid of a JupyterHub running on this data directory, if any."""
+    for pid in _pid_file(data_dir / "run" / "hub.pid"):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"jupyterhub" in cmdline and _alive(pid):
+            return pid
+    return None
+
+
+def stop_processes(pids: list[int], grace: float = 5) -> None:
+    _signal(pids, signal.SIGTERM)
+    _wait(pids, grace)
+    _signal(pids, signal.SIGKILL)
+
+
 def stop_all(data_dir: Path, workspaces: bool = False, timeout: float = 20) -> int:
     run_dir = data_dir / "run"
     hub = _pid_file(run_dir / "hub.pid")
     _signal(hub, signal.SIGTERM)  # the hub stops its services and (local) servers itself when it can
     _wait(hub, timeout)
     targets = hub + _pid_file(run_dir / "proxy.pid") + processes_of(data_dir)
-    _signal(targets, signal.SIGTERM)
-    _wait(targets, 5)
-    _signal(targets, signal.SIGKILL)
+    stop_processes(targets)
     if workspaces:
         _remove_workspaces(data_dir)
     return len(set(targets))

@@ -32,6 +32,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     data_dir = ensure_data_dir(args.data_dir)
+    clear_previous_run(data_dir)
     overrides = {k: v for k, v in (("ip", args.ip), ("port", args.port), ("spawner", args.spawner)) if v}
     if args.demo:
         overrides["demo"] = True
@@ -86,6 +87,19 @@ def ensure_data_dir(data_dir: Path) -> Path:
             f"cannot write to the data directory {data_dir}: {reason}",
         ) from None
     return data_dir
+
+
+def clear_previous_run(data_dir: Path) -> None:
+    """Refuse to start a second hub on one data directory; stop what a crashed one left behind."""
+    from hub.cli.down import hub_pid, processes_of, stop_processes
+
+    running = hub_pid(data_dir)
+    if running is not None:
+        raise UserError(
+            f"hub của thư mục dữ liệu này đang chạy (pid {running}); dừng bằng `truongso down`",
+            f"a hub already runs on this data directory (pid {running}); stop it with `truongso down`",
+        )
+    stop_processes(processes_of(data_dir))
 
 
 def check_port_free(ip: str, port: int, our_proxy: int | None = None) -> None:

@@ -164,3 +164,11 @@ def test_hub_pages_are_vietnamese_first(demo_hub: Hub) -> None:
     assert home.text.index("không gian làm việc") < home.text.index("workspace")
     missing = learner.http.get(f"{demo_hub.url}/hub/no-such-page", timeout=30)
     assert missing.status_code == 404 and "Lỗi 404" in missing.text
+
+
+def test_a_second_hub_on_the_same_data_dir_is_refused(demo_hub: Hub) -> None:
+    from support.hub import free_port
+
+    result = truongso("up", "--data-dir", str(demo_hub.data_dir), "--port", str(free_port()), "--spawner", "local")
+    assert result.returncode == 1 and "already runs on this data directory" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -133,7 +133,11 @@ def start_hub(data_dir: Path, *extra: str, env: dict | None = None, port: int | 
         start_new_session=True,
     )
     hub = Hub(data_dir, port, process, log_path)
-    hub.wait_ready()
+    try:
+        hub.wait_ready()
+    except BaseException:
+        hub.stop()  # a hub that failed to start may have started services already
+        raise
     return hub
 
 
