@@ -74,8 +74,9 @@ def grade_assignment(
             missing = sorted(set(students) - set(wanted))
             if missing:
                 who = ", ".join(missing)
-                raise AutogradeError(f"{who} chưa nộp bài {assignment_id!r}",
-                                     f"no submission of {assignment_id!r} by {who}")
+                raise AutogradeError(
+                    f"{who} chưa nộp bài {assignment_id!r}", f"no submission of {assignment_id!r} by {who}"
+                )
             wanted = [s for s in wanted if s in set(students)]
         store = ReportStore(setup.root, setup.course_id, assignment_id)
         report.report_path = store.path
@@ -126,9 +127,7 @@ def _run(a: Assignment, students: list[str], workers: int, image: str, client: A
     pool = SandboxPool(client, spec, workers, len(todo))
     try:
         with ThreadPoolExecutor(workers, thread_name_prefix="autograde") as executor:
-            pending: dict[Future[Executed], str] = {
-                executor.submit(_execute, a, prepared[st], pool): st for st in todo
-            }
+            pending: dict[Future[Executed], str] = {executor.submit(_execute, a, prepared[st], pool): st for st in todo}
             try:
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -202,8 +201,9 @@ def _docker_client() -> Any:
         client = docker.from_env(timeout=120)
         client.ping()
     except DockerException as exc:
-        raise AutogradeError(f"không kết nối được Docker ({type(exc).__name__})",
-                             f"no Docker engine answers ({type(exc).__name__})") from None
+        raise AutogradeError(
+            f"không kết nối được Docker ({type(exc).__name__})", f"no Docker engine answers ({type(exc).__name__})"
+        ) from None
     return client
 
 
@@ -213,5 +213,7 @@ def _check_image(client: Any, image: str) -> None:
     try:
         client.images.get(image)
     except ImageNotFound:
-        raise AutogradeError(f"thiếu image chấm bài {image} (chạy `truongso images build`)",
-                             f"grader image {image} is missing (run `truongso images build`)") from None
+        raise AutogradeError(
+            f"thiếu image chấm bài {image} (chạy `truongso images build`)",
+            f"grader image {image} is missing (run `truongso images build`)",
+        ) from None

@@ -81,8 +81,10 @@ class CourseSetup:
             exporter.register_preprocessor(REPLACEMENTS.get(cls, cls))
         if stage == "autograde":
             if Execute not in classes:
-                raise AutogradeError("cấu hình thiếu Execute trong Autograde.autograde_preprocessors",
-                                     "Autograde.autograde_preprocessors has no Execute: nothing would run")
+                raise AutogradeError(
+                    "cấu hình thiếu Execute trong Autograde.autograde_preprocessors",
+                    "Autograde.autograde_preprocessors has no Execute: nothing would run",
+                )
             exporter.register_preprocessor(SanitizeActiveContent, enabled=True)
         return exporter
 

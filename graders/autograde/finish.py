@@ -129,7 +129,14 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
     for event in res["events"]:
         if event["kind"] in ("non_utf8_output", "runner_error"):
             add(event["kind"], None, event["detail"][:200])
-    ctx.language_info = res["language_info"]
+    info = res["language_info"]
+    if info is not None:  # from the kernel before any learner code ran; validated to plain strings
+        info = dict(info)
+        if isinstance(info.get("codemirror_mode"), dict):
+            mode = info["codemirror_mode"]
+            info["codemirror_mode"] = {k: v for k, v in mode.items() if k in ("name", "version")
+                                       and isinstance(v, str | int)}  # fmt: skip
+        ctx.language_info = info
 
 
 def commit(a: Assignment, sub: Submission, gb: Any) -> SubmissionResult:

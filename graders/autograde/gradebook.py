@@ -124,9 +124,7 @@ def snapshot_assignment(gb: Gradebook, assignment_id: str) -> AssignmentSnapshot
             kernelspec=nb.kernelspec,
             source_cells=tuple(source(c) for c in nb.source_cells),
             grade_cells=tuple(GradedCellRow(c.name, c.cell_type, float(c.max_score)) for c in nb.grade_cells),
-            solution_cells=tuple(
-                source(sc) for c in nb.solution_cells for sc in nb.source_cells if sc.name == c.name
-            ),
+            solution_cells=tuple(source(sc) for c in nb.solution_cells for sc in nb.source_cells if sc.name == c.name),
             task_cells=tuple(GradedCellRow(c.name, c.cell_type, float(c.max_score)) for c in nb.task_cells),
         )
     return snap
@@ -193,6 +191,7 @@ def transaction(gb: Gradebook) -> Iterator[Gradebook]:
     finally:
         gb.db = real
         _current.gradebook = None
+        real.remove()  # the next submission starts from a fresh session: nothing stale from a rollback
 
 
 def _snapshot_factory(db_url: str, *args: Any, **kwargs: Any) -> AssignmentSnapshot:

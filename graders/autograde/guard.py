@@ -144,9 +144,16 @@ def install(nonce, preimports):
         return objs
 
     def singletons():
-        return {"sys.excepthook": sys.excepthook, "sys.displayhook": sys.displayhook, "sys.stdout": sys.stdout,
-                "sys.stderr": sys.stderr, "custom_exceptions": ip.custom_exceptions, "CustomTB": ip.CustomTB,
-                "builtins.__import__": builtins.__import__, "builtins.__build_class__": builtins.__build_class__}
+        return {
+            "sys.excepthook": sys.excepthook,
+            "sys.displayhook": sys.displayhook,
+            "sys.stdout": sys.stdout,
+            "sys.stderr": sys.stderr,
+            "custom_exceptions": ip.custom_exceptions,
+            "CustomTB": ip.CustomTB,
+            "builtins.__import__": builtins.__import__,
+            "builtins.__build_class__": builtins.__build_class__,
+        }
 
     def snapshot_objects():
         snap = {}
@@ -323,9 +330,18 @@ def install(nonce, preimports):
         ip.InteractiveTB.set_mode("Minimal")
         raise AssertionError("truongso-canary-" + nonce + "-" + str(pos))
 
-
-    for fn in (build_class, check, always_true, candidates, code_file, user_code, same, untee, watched,
-               restore_tb_mode):
+    for fn in (
+        build_class,
+        check,
+        always_true,
+        candidates,
+        code_file,
+        user_code,
+        same,
+        untee,
+        watched,
+        restore_tb_mode,
+    ):
         own.add(id(fn))
     module = types.ModuleType("_ts_" + nonce)
     module.check = check

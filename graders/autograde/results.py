@@ -12,8 +12,18 @@ import jsonschema
 
 MIME = r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,128}$"
 TEXT = {"type": "string"}
-STATUSES = ["ok", "error", "timeout", "died", "unresponsive", "runner_error", "not_run", "skipped", "deadline",
-            "output_lost"]
+STATUSES = [
+    "ok",
+    "error",
+    "timeout",
+    "died",
+    "unresponsive",
+    "runner_error",
+    "not_run",
+    "skipped",
+    "deadline",
+    "output_lost",
+]
 NB_STATUSES = ["completed", "died", "unresponsive", "runner_error", "deadline", "start_failed"]
 
 _MIMEBUNDLE = {
@@ -151,6 +161,10 @@ RESULT_SCHEMA: dict[str, Any] = {
 _VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
 
 
+LANGUAGE_INFO_KEYS = {"name", "version", "mimetype", "file_extension", "pygments_lexer", "nbconvert_exporter",
+                      "codemirror_mode"}  # what an IPython kernel's kernel_info reply holds  # fmt: skip
+
+
 class InvalidResult(ValueError):
     """The sandbox's result does not fit the schema or the job it answers."""
 
@@ -172,8 +186,11 @@ def validate_result(result: Any, job: dict[str, Any]) -> dict[str, Any]:
             for key in ("check_before", "check_after"):
                 if key in cell and cell[key] not in positions:
                     raise InvalidResult(f"{sent['name']}: cell {cell['i']} refers to a missing check")
-        if got["language_info"] is not None and not all(
-            isinstance(k, str) and isinstance(v, str | int | dict) for k, v in got["language_info"].items()
+        info = got["language_info"]
+        if info is not None and not (
+            set(info) <= LANGUAGE_INFO_KEYS
+            and all(isinstance(v, str) and len(v) < 200 for k, v in info.items() if k != "codemirror_mode")
+            and isinstance(info.get("codemirror_mode", {}), dict | str)
         ):
             raise InvalidResult("language_info")
     return result

@@ -95,7 +95,7 @@ subprocess.Popen(["python", "-c", "import time; time.sleep(4242)", "{ESCAPE_TOKE
 print("SNOOP:" + json.dumps(found))
 '''
 
-FORGE = '''# Giả mạo kết quả chấm: ghi vào mọi kênh có thể
+FORGE = """# Giả mạo kết quả chấm: ghi vào mọi kênh có thể
 import json, os
 fake = b"\\nTRUONGSO-RESULT " + b"0" * 64 + b" 2\\n{}\\n"
 report = {}
@@ -111,9 +111,9 @@ print(fake.decode())
 for name in ("result.json", "results.json", "/tmp/grading_results.pkl"):
     open(name, "w").write(json.dumps({"score": 20, "points": 20, "passed": True}))
 print("FORGE:" + json.dumps(report))
-'''
+"""
 
-XSS = '''# Nội dung chạy trong trình duyệt của giảng viên
+XSS = """# Nội dung chạy trong trình duyệt của giảng viên
 from IPython.display import HTML, SVG, Javascript, Markdown, display
 display(HTML('<b>Kết quả</b><script>alert("xss")</script><img src=x onerror="alert(1)">'
              '<a href="javascript:alert(2)">xem</a><iframe src="https://example.com"></iframe>'))
@@ -121,7 +121,7 @@ display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(3)"><script>a
 display(Javascript('alert(5)'))
 display(Markdown('[bấm](javascript:alert(6)) <img src=y onerror=alert(7)>'))
 display({"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/plain": "w"}, raw=True)
-'''
+"""
 
 
 def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNode,
@@ -136,59 +136,136 @@ def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNo
     make("solution", solution, lambda nb: None)
     make("blank", release, lambda nb: None)
     make("typical", typical, lambda nb: None)
-    make("infinite-loop", solution, lambda nb: answer(
-        nb, "bt3-tu-dien", "def dem_theo_vung(danh_sach_tinh, bang_vung):\n    while True:  # quên điều kiện dừng\n"
-        "        pass\n\ndem_theo_vung([\"Hà Nội\"], vung_cua_tinh)"))
-    make("infinite-loop-uninterruptible", solution, lambda nb: insert_after(
-        nb, "kt2-danh-sach", "while True:\n    try:\n        while True:\n            pass\n"
-        "    except BaseException:\n        pass", "vong-lap-khong-ngat"))
-    make("sleep", solution, lambda nb: answer(
-        nb, "bt2-danh-sach", "import time\ntime.sleep(10**6)\n" + nb.cells[_find(nb, "bt2-danh-sach")].source))
-    make("memory-bomb", solution, lambda nb: insert_after(
-        nb, "kt3-tu-dien", "_bo_nho = []\nwhile True:\n    _bo_nho.append(b\"x\" * (64 << 20))", "bom-bo-nho"))
-    make("fork-bomb", solution, lambda nb: insert_after(
-        nb, "kt5-ten-dang-nhap", "import os\nwhile True:\n    os.fork()", "bom-tien-trinh"))
+    make(
+        "infinite-loop",
+        solution,
+        lambda nb: answer(
+            nb,
+            "bt3-tu-dien",
+            "def dem_theo_vung(danh_sach_tinh, bang_vung):\n    while True:  # quên điều kiện dừng\n"
+            '        pass\n\ndem_theo_vung(["Hà Nội"], vung_cua_tinh)',
+        ),
+    )
+    make(
+        "infinite-loop-uninterruptible",
+        solution,
+        lambda nb: insert_after(
+            nb,
+            "kt2-danh-sach",
+            "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass",
+            "vong-lap-khong-ngat",
+        ),
+    )
+    make(
+        "sleep",
+        solution,
+        lambda nb: answer(
+            nb, "bt2-danh-sach", "import time\ntime.sleep(10**6)\n" + nb.cells[_find(nb, "bt2-danh-sach")].source
+        ),
+    )
+    make(
+        "memory-bomb",
+        solution,
+        lambda nb: insert_after(
+            nb, "kt3-tu-dien", '_bo_nho = []\nwhile True:\n    _bo_nho.append(b"x" * (64 << 20))', "bom-bo-nho"
+        ),
+    )
+    make(
+        "fork-bomb",
+        solution,
+        lambda nb: insert_after(nb, "kt5-ten-dang-nhap", "import os\nwhile True:\n    os.fork()", "bom-tien-trinh"),
+    )
+
     def huge_output(nb: nbformat.NotebookNode) -> None:
-        insert_after(nb, "kt2-danh-sach", "import sys\n_dong = \"Trường Số \" * 100 + \"\\n\"\n"
-                     "for _ in range(1_000_000):  # ~1 GB, line by line\n    sys.stdout.write(_dong)", "dau-ra-1gb")
-        insert_after(nb, "dau-ra-1gb", "print(\"y\" * (80 << 20))  # 80 MB in one message", "dau-ra-80mb")
+        insert_after(
+            nb,
+            "kt2-danh-sach",
+            'import sys\n_dong = "Trường Số " * 100 + "\\n"\n'
+            "for _ in range(1_000_000):  # ~1 GB, line by line\n    sys.stdout.write(_dong)",
+            "dau-ra-1gb",
+        )
+        insert_after(nb, "dau-ra-1gb", 'print("y" * (80 << 20))  # 80 MB in one message', "dau-ra-80mb")
 
     make("huge-output", solution, huge_output)
-    make("non-utf8-output", solution, lambda nb: insert_after(
-        nb, "kt1-ty-le", "import os, sys\nos.write(1, b\"\\xff\\xfe hong \\xc3\\x28\\n\")\n"
-        "sys.stdout.write(\"lone \\udcff surrogate\\n\")\nprint(b\"\\x80abc\".decode(\"utf-8\", \"surrogateescape\"))",
-        "khong-utf8"))
+    make(
+        "non-utf8-output",
+        solution,
+        lambda nb: insert_after(
+            nb,
+            "kt1-ty-le",
+            'import os, sys\nos.write(1, b"\\xff\\xfe hong \\xc3\\x28\\n")\n'
+            'sys.stdout.write("lone \\udcff surrogate\\n")\nprint(b"\\x80abc".decode("utf-8", "surrogateescape"))',
+            "khong-utf8",
+        ),
+    )
     make("snoop", solution, lambda nb: insert_after(nb, "kt6-hoc-phi", SNOOP, "to-mo"))
     make("write-results-channel", release, lambda nb: insert_after(nb, "kt6-hoc-phi", FORGE, "gia-mao"))
-    make("sys-exit", solution, lambda nb: answer(
-        nb, "bt3-tu-dien", nb.cells[_find(nb, "bt3-tu-dien")].source + "\nimport sys\nsys.exit()"))
-    make("os-exit", solution, lambda nb: answer(
-        nb, "bt4-xep-loai", nb.cells[_find(nb, "bt4-xep-loai")].source + "\nimport os\nos._exit(0)"))
-    make("showtraceback", release, lambda nb: insert_after(
-        nb, None, "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
-        "ip._showtraceback = lambda *a, **k: None\nip.showsyntaxerror = lambda *a, **k: None", "giau-loi"))
-    make("swallow-errors", release, lambda nb: insert_after(
-        nb, None, "def _nuot_loi(lines):\n    return [\"try:\\n\"] + [\"    \" + l for l in lines] + "
-        "[\"\\nexcept BaseException:\\n    pass\\n\"]\n\nget_ipython().input_transformers_post.append(_nuot_loi)",
-        "nuot-loi"))
+    make(
+        "sys-exit",
+        solution,
+        lambda nb: answer(nb, "bt3-tu-dien", nb.cells[_find(nb, "bt3-tu-dien")].source + "\nimport sys\nsys.exit()"),
+    )
+    make(
+        "os-exit",
+        solution,
+        lambda nb: answer(nb, "bt4-xep-loai", nb.cells[_find(nb, "bt4-xep-loai")].source + "\nimport os\nos._exit(0)"),
+    )
+    make(
+        "showtraceback",
+        release,
+        lambda nb: insert_after(
+            nb,
+            None,
+            "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
+            "ip._showtraceback = lambda *a, **k: None\nip.showsyntaxerror = lambda *a, **k: None",
+            "giau-loi",
+        ),
+    )
+    make(
+        "swallow-errors",
+        release,
+        lambda nb: insert_after(
+            nb,
+            None,
+            'def _nuot_loi(lines):\n    return ["try:\\n"] + ["    " + l for l in lines] + '
+            '["\\nexcept BaseException:\\n    pass\\n"]\n\nget_ipython().input_transformers_post.append(_nuot_loi)',
+            "nuot-loi",
+        ),
+    )
 
     def always_equal(nb: nbformat.NotebookNode) -> None:
-        answer(nb, "bt2-danh-sach", "class LuonDung(int):\n    def __eq__(self, other):\n        return True\n\n"
-               "    __hash__ = int.__hash__\n\n\nclass DanhSach(list):\n"
-               "    def __eq__(self, other):\n        return True\n\n"
-               "tong_hoc_vien = lop_dong_nhat = trung_binh_lop = LuonDung(0)\nba_lop_dong_nhat = DanhSach()")
-        answer(nb, "bt3-tu-dien", "class TuDien(dict):\n    def __eq__(self, other):\n        return True\n\n"
-               "    def get(self, key, default=None):\n        return 1\n\n\n"
-               "def dem_theo_vung(danh_sach_tinh, bang_vung):\n    return TuDien()")
+        answer(
+            nb,
+            "bt2-danh-sach",
+            "class LuonDung(int):\n    def __eq__(self, other):\n        return True\n\n"
+            "    __hash__ = int.__hash__\n\n\nclass DanhSach(list):\n"
+            "    def __eq__(self, other):\n        return True\n\n"
+            "tong_hoc_vien = lop_dong_nhat = trung_binh_lop = LuonDung(0)\nba_lop_dong_nhat = DanhSach()",
+        )
+        answer(
+            nb,
+            "bt3-tu-dien",
+            "class TuDien(dict):\n    def __eq__(self, other):\n        return True\n\n"
+            "    def get(self, key, default=None):\n        return 1\n\n\n"
+            "def dem_theo_vung(danh_sach_tinh, bang_vung):\n    return TuDien()",
+        )
 
     make("always-equal", release, always_equal)
 
     def monkeypatch(nb: nbformat.NotebookNode) -> None:
-        insert_after(nb, None, "import builtins\n_that = builtins.isinstance\n\n\ndef _isinstance(obj, kind):\n"
-                     "    if type(obj) is float and kind is int:  # 749.0 'là' số nguyên\n        return True\n"
-                     "    return _that(obj, kind)\n\n\nbuiltins.isinstance = _isinstance", "va-ham")
-        answer(nb, "bt2-danh-sach", "tong_hoc_vien = 749.0\nlop_dong_nhat = 100\ntrung_binh_lop = 62.4\n"
-               "ba_lop_dong_nhat = [100, 93, 88]")
+        insert_after(
+            nb,
+            None,
+            "import builtins\n_that = builtins.isinstance\n\n\ndef _isinstance(obj, kind):\n"
+            "    if type(obj) is float and kind is int:  # 749.0 'là' số nguyên\n        return True\n"
+            "    return _that(obj, kind)\n\n\nbuiltins.isinstance = _isinstance",
+            "va-ham",
+        )
+        answer(
+            nb,
+            "bt2-danh-sach",
+            "tong_hoc_vien = 749.0\nlop_dong_nhat = 100\ntrung_binh_lop = 62.4\nba_lop_dong_nhat = [100, 93, 88]",
+        )
 
     make("monkeypatch", release, monkeypatch)
     make("deleted-grade-cell", typical, lambda nb: nb.cells.pop(_find(nb, "kt3-tu-dien")))
@@ -222,8 +299,12 @@ def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNo
 
     def xss(nb: nbformat.NotebookNode) -> None:
         insert_after(nb, "kt6-hoc-phi", XSS, "trinh-duyet")
-        answer(nb, "tl7-tu-dong-hoa", "Tôi tổng hợp báo cáo.<img src=x onerror=\"alert('md')\"> "
-               "[xem](javascript:alert('md2'))<script>alert('md3')</script>")
+        answer(
+            nb,
+            "tl7-tu-dong-hoa",
+            "Tôi tổng hợp báo cáo.<img src=x onerror=\"alert('md')\"> "
+            "[xem](javascript:alert('md2'))<script>alert('md3')</script>",
+        )
 
     make("xss", solution, xss)
     text = nbformat.writes(solution)

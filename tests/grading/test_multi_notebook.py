@@ -38,12 +38,17 @@ def notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
 SOURCE = {
     "phan-a": notebook(
         answer("a-tong", "def tong(xs):\n    ### BEGIN SOLUTION\n    return sum(xs)\n    ### END SOLUTION"),
-        graded_cell("a-kiem-tra", "assert tong([1, 2, 3]) == 6\n### BEGIN HIDDEN TESTS\nassert tong([]) == 0\n"
-                           "### END HIDDEN TESTS", 2),
+        graded_cell(
+            "a-kiem-tra",
+            "assert tong([1, 2, 3]) == 6\n### BEGIN HIDDEN TESTS\nassert tong([]) == 0\n### END HIDDEN TESTS",
+            2,
+        ),
     ),
     "phan-b": notebook(
-        answer("b-trung-binh", "def trung_binh(xs):\n    ### BEGIN SOLUTION\n    return sum(xs) / len(xs)\n"
-                               "    ### END SOLUTION"),
+        answer(
+            "b-trung-binh",
+            "def trung_binh(xs):\n    ### BEGIN SOLUTION\n    return sum(xs) / len(xs)\n    ### END SOLUTION",
+        ),
         graded_cell("b-kiem-tra", "assert trung_binh([2, 4]) == 3", 3),
     ),
 }
@@ -68,10 +73,12 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     leaky.cells.append(new_code_cell("import subprocess\nsubprocess.Popen(['sleep', '300'])\n"
                                      "open('de-lai.txt', 'w').write('a')"))  # fmt: skip
     looks = nbformat.from_dict(solved["phan-b"])
-    looks.cells.append(new_code_cell(
-        "import os\nprocs = [open(f'/proc/{p}/comm').read().strip() for p in os.listdir('/proc') if p.isdigit()]\n"
-        "print('PROCS', sorted(procs))\nprint('FILE', os.path.exists('de-lai.txt'))"
-    ))
+    looks.cells.append(
+        new_code_cell(
+            "import os\nprocs = [open(f'/proc/{p}/comm').read().strip() for p in os.listdir('/proc') if p.isdigit()]\n"
+            "print('PROCS', sorted(procs))\nprint('FILE', os.path.exists('de-lai.txt'))"
+        )
+    )
     hand_ins = {
         "loi-giai": {"phan-a": leaky, "phan-b": looks},
         "ban-phat": release,

@@ -90,8 +90,10 @@ def test_only_display_keys_of_outputs_are_kept() -> None:
 
 
 def test_html_keeps_tables_and_loses_scripts() -> None:
-    html = ('<div><style>.x{background:url(http://evil)}</style><table class="dataframe"><tr><td>1</td></tr></table>'
-            '<script>alert(1)</script><img src=x onerror=alert(2)><a href="jav&#x61;script:alert(3)">a</a></div>')
+    html = (
+        '<div><style>.x{background:url(http://evil)}</style><table class="dataframe"><tr><td>1</td></tr></table>'
+        '<script>alert(1)</script><img src=x onerror=alert(2)><a href="jav&#x61;script:alert(3)">a</a></div>'
+    )
     cleaned = clean_html(html)
     assert "<table" in cleaned and "<td>1</td>" in cleaned
     for bad in ("<script", "onerror", "javascript", "url(", "alert(1)"):
@@ -99,7 +101,7 @@ def test_html_keeps_tables_and_loses_scripts() -> None:
 
 
 def test_markdown_stays_markdown() -> None:
-    md = "> *English:* **đậm** | a | b |\n|---|---|\nx < 5 & y\n<b onclick=\"x()\">hi</b> [l](javascript:alert(1))"
+    md = '> *English:* **đậm** | a | b |\n|---|---|\nx < 5 & y\n<b onclick="x()">hi</b> [l](javascript:alert(1))'
     cleaned = clean_markdown(md)
     assert cleaned.startswith("> *English:* **đậm** | a | b |\n|---|---|\nx < 5 & y\n<b>hi</b>")
     assert "javascript" not in cleaned and "onclick" not in cleaned
@@ -117,8 +119,9 @@ def test_active_outputs_are_dropped() -> None:
 
 def test_static_scan() -> None:
     assert scan_source("import pandas as pd\ndf = pd.read_csv('data/x.csv')\ndf.head()") == []
-    found = scan_source("import os, math\nmath.isclose = lambda *a: True\nget_ipython().showtraceback = None\n"
-                        "os._exit(0)")
+    found = scan_source(
+        "import os, math\nmath.isclose = lambda *a: True\nget_ipython().showtraceback = None\nos._exit(0)"
+    )
     assert {"assigns math.isclose", "showtraceback", "os._exit()", "get_ipython()"} <= set(found)
     assert scan_source("%matplotlib inline\nx = (") == []  # magics dropped, syntax errors ignored
 
