@@ -30,6 +30,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # jsonschema's IRI checker: a 3 
 
 import docker  # noqa: E402
 import nbformat  # noqa: E402
+import requests  # noqa: E402
 from grading_support import make_course, nbgrader_run, scores  # noqa: E402
 from nbformat.v4 import new_code_cell  # noqa: E402
 
@@ -107,18 +108,40 @@ def fresh_copy(template: Path, dest: Path) -> Path:
     return dest
 
 
-def run_stock(client: docker.DockerClient, image: str, root: Path, assignment: str) -> float:
+def container_cpu(container_id: str) -> float:
+    """CPU seconds a container used so far (cgroup v1 cpuacct, as on this project's machines)."""
+    for path in (f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage",
+                 f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat"):  # fmt: skip
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue
+        if path.endswith("usage"):
+            return int(text) / 1e9
+        return int(text.split("usage_usec")[1].split()[0]) / 1e6
+    return float("nan")
+
+
+def run_stock(client: docker.DockerClient, image: str, root: Path, assignment: str) -> tuple[float, float]:
     """Stock nbgrader in a throwaway grader container: the batch is sequential, as nbgrader runs it."""
     started = time.monotonic()
     cmd = ["sh", "-c", f"unset MPLBACKEND; cd {root} && nbgrader autograde {assignment} --force >stock.log 2>&1"]
     container = client.containers.run(image, cmd, detach=True, user="1001:1001", environment={"HOME": "/tmp"},
                                       volumes={str(root): {"bind": str(root), "mode": "rw"}},
                                       name=f"truongso-bench-stock-{int(started)}", **STOCK_LIMITS)  # fmt: skip
+    cpu = float("nan")
     try:
-        container.wait(timeout=7200)
+        while time.monotonic() - started < 7200:  # sample CPU while it runs: an exited cgroup is gone
+            sample = container_cpu(container.id)
+            cpu = sample if sample == sample else cpu  # NaN once the cgroup is gone
+            try:
+                container.wait(timeout=1)
+                break
+            except requests.exceptions.ConnectionError:
+                continue
     finally:
         container.remove(force=True)
-    return time.monotonic() - started
+    return time.monotonic() - started, cpu
 
 
 def main() -> int:
@@ -141,6 +164,7 @@ def main() -> int:
                             args.submissions)  # fmt: skip
         times: dict[str, list[float]] = {"stock": [], "ours": []}
         phases: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         agree = True
         for rep in range(args.repeat):
             order = ("stock", "ours") if rep % 2 == 0 else ("ours", "stock")
@@ -149,7 +173,7 @@ def main() -> int:
                 root = fresh_copy(template, work / tool / args.course)
                 roots[tool] = root
                 if tool == "stock":
-                    seconds = run_stock(client, args.image, root, args.assignment)
+                    seconds, cpu["stock"] = run_stock(client, args.image, root, args.assignment)
                 else:
                     started = time.monotonic()
                     report = grade_assignment(root, args.assignment, workers=args.workers, image=args.image,
@@ -157,6 +181,7 @@ def main() -> int:
                     seconds = time.monotonic() - started
                     phases = report.timings
                     workers = report.workers
+                    cpu["ours"] = phases.get("cpu_total", float("nan"))
                 times[tool].append(seconds)
                 print(f"round {rep + 1} {tool:<5} {seconds:8.1f} s  ({seconds / len(students):.2f} s per submission)",
                       flush=True)  # fmt: skip
@@ -178,6 +203,9 @@ def main() -> int:
         print(f"\n{'tool':<8}{'rounds':>8}{'median s':>11}{'s/submission':>14}")
         for tool in ("stock", "ours"):
             print(f"{tool:<8}{len(times[tool]):>8}{med[tool]:>11.1f}{med[tool] / len(students):>14.2f}")
+        n = len(students)
+        print(f"CPU in containers, last round: stock {cpu.get('stock', 0) / n:.2f} s/submission, "
+              f"ours {cpu.get('ours', 0) / n:.2f} s/submission (plus the engine's own work per sandbox)")  # fmt: skip
         print(f"scores agree on all {len(honest)} non-hostile submissions: {'yes' if agree else 'NO'}")
         print(f"HEADLINE autograde {len(students)} submissions of {args.assignment}: ours is "
               f"{med['stock'] / med['ours']:.2f}x stock speed (sandboxed; >1 = faster)")  # fmt: skip

@@ -128,6 +128,7 @@ class ReportStore:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(self.data, fh, ensure_ascii=False, indent=1, sort_keys=True)
+            os.chmod(tmp, 0o644)  # like the gradebook: readable by the course's formgrader
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
