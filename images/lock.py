@@ -141,7 +141,7 @@ def render_lock(name: str, cache: WheelCache) -> str:
         path = wheels[key]
         _k, version = wheel_key(path)
         note = ""
-        if key in pins and pins[key][1] and host.get(key) not in (None, version):
+        if key in pins and pins[key][1]:  # the pin's reason, whatever the host has (locks are host-independent)
             note = f"  # {pins[key][1]}"
         elif key not in host:
             note = "  # not in the host venv"

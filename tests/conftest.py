@@ -86,7 +86,10 @@ def remove_docker_resources(client: object, prefix: str) -> None:
             container.remove(force=True)
         except DockerException:
             pass
-    for network in client.networks.list(names=[f"{prefix}-workspaces"]):
+    # Every hub of the run has its own sub-prefix (`<prefix>-e2e`, `<prefix>-loop`…) and so its own network.
+    for network in client.networks.list(filters={"name": prefix}):
+        if not (network.name.startswith(f"{prefix}-") and network.name.endswith("-workspaces")):
+            continue
         network.reload()
         config = network.attrs["IPAM"]["Config"][0]
         remove_host_firewall(WorkspaceNetwork(network.name, config["Subnet"], config["Gateway"]), prefix)

@@ -37,6 +37,13 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         overrides["demo"] = True
     settings = load_settings(data_dir, overrides)
+    # Inputs are checked before anything is created, started or warned about.
+    admin_password = os.environ.get(ADMIN_PASSWORD_ENV) or None
+    if admin_password is not None and len(admin_password) < settings.min_password_length:
+        raise UserError(
+            f"{ADMIN_PASSWORD_ENV} phải dài ít nhất {settings.min_password_length} ký tự",
+            f"{ADMIN_PASSWORD_ENV} must be at least {settings.min_password_length} characters",
+        )
     check_port_free(settings.ip, settings.port, our_proxy_pid(data_dir))
     settings.spawner = resolve_spawner(settings.spawner, settings.workspace_image)
     if settings.spawner == "docker":
@@ -58,12 +65,6 @@ def run(args: argparse.Namespace) -> int:
 
         ensure_demo_releases(settings, directory)
         ensure_course_dirs(settings, warn=False)  # files nbgrader just wrote belong to the formgraders' user too
-    admin_password = os.environ.get(ADMIN_PASSWORD_ENV) or None
-    if admin_password is not None and len(admin_password) < settings.min_password_length:
-        raise UserError(
-            f"{ADMIN_PASSWORD_ENV} phải dài ít nhất {settings.min_password_length} ký tự",
-            f"{ADMIN_PASSWORD_ENV} must be at least {settings.min_password_length} characters",
-        )
     with directory.session() as session:
         generated = accounts.ensure_admin(session, admin_password)
         demo = accounts.ensure_demo(session, course_ids()) if settings.demo else []

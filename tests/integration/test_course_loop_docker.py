@@ -26,7 +26,7 @@ def hub(tmp_path_factory, docker_client, docker_prefix: str, workspace_image: st
     data_dir = tmp_path_factory.mktemp("loop") / "data"
     data_dir.mkdir()
     (data_dir / "truongso.toml").write_text(
-        f'docker_prefix = "{docker_prefix}"\nworkspace_image = "{workspace_image}"\nmem_limit = "1G"\n',
+        f'docker_prefix = "{docker_prefix}-loop"\nworkspace_image = "{workspace_image}"\nmem_limit = "1G"\n',
         encoding="utf-8",
     )
     hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})

@@ -80,7 +80,8 @@ class Hub:
 
     def stop(self, timeout: float = 30, proxy: bool = True) -> None:
         """Stop the hub. The proxy outlives it by design (cleanup_proxy=False) and so do Docker workspaces:
-        a hub restart test keeps them (proxy=False); otherwise everything this data dir started goes."""
+        a hub restart test keeps them (proxy=False); otherwise everything this data dir started goes,
+        workspace containers included, so no later hub of the run finds a stranger's container."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -91,7 +92,7 @@ class Hub:
         if proxy:
             from hub.cli.down import stop_all
 
-            stop_all(self.data_dir, timeout=5)
+            stop_all(self.data_dir, workspaces=True, timeout=5)
 
     def container_logs(self, tail: int = 60) -> str:
         """Logs of this hub's workspace containers (docker spawner), for failure reports."""
