@@ -49,10 +49,11 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     learner.get_by_text("Assignment List", exact=True).click()
     panel = learner.locator(".nbgrader-assignment-list, #nbgrader-assignment-list, [id^=nbgrader-assignment]").first
     panel.wait_for(timeout=60_000)
-    fetch = learner.get_by_role("button", name="Fetch").first
+    # Both demo courses have a released assignment: act on this one's row, not the first in the list.
+    fetch = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Fetch").first
     fetch.wait_for(timeout=60_000)
     fetch.click()
-    submit = learner.get_by_role("button", name="Submit").first
+    submit = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Submit").first
     submit.wait_for(timeout=60_000)
     submit.click()
     learner.get_by_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")).first.wait_for(timeout=60_000)

@@ -109,6 +109,14 @@ def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
 
     scores = {s["student"]: s["score"] for s in formgrader.call("GET", f"submissions/{ASSIGNMENT}")}
     assert scores["hocvien1"] > scores["hocvien2"] == 0
+    # the integrity report page: every learner of the class, with the score the gradebook has
+    report_url = f"{hub.url}/services/portal/courses/{COURSE}/assignments/{ASSIGNMENT}/report"
+    report = instructor.http.get(report_url, timeout=60)
+    assert report.status_code == 200, report.text
+    for name in ("hocvien1", "hocvien2", "hocvien3"):
+        assert f'data-student="{name}"' in report.text
+    assert f"{scores['hocvien1']:g}/" in report.text
+    assert learners["hocvien1"].http.get(report_url, timeout=60).status_code == 403
     # manual grading of a written answer
     notebook_submissions = formgrader.call("GET", f"submitted_notebooks/{ASSIGNMENT}/{NOTEBOOK}")
     one = next(s for s in notebook_submissions if s["student"] == "hocvien1")

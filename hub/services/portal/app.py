@@ -56,6 +56,7 @@ class PortalApp:
             (rf"{p}courses/{part}", h.CourseHandler),
             (rf"{p}courses/{part}/assignments/{part}/deadline", h.DeadlineHandler),
             (rf"{p}courses/{part}/assignments/{part}/grade", h.GradeHandler),
+            (rf"{p}courses/{part}/assignments/{part}/report", h.ReportHandler),
             (rf"{p}jobs/([0-9a-f]+)", h.JobHandler),
         ]
         handlers: list[Any] = [(pattern, handler, {"app": self}) for pattern, handler in routes]

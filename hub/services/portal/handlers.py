@@ -110,6 +110,18 @@ class GradeHandler(PortalHandler):
         self.redirect(f"{self.app.prefix}jobs/{job.id}")
 
 
+class ReportHandler(PortalHandler):
+    @web.authenticated
+    async def get(self, course_id: str, assignment_id: str) -> None:
+        caller = await self.caller()
+        course = self.course_taught(caller, course_id)
+        assignment = next((a for a in course.assignments if a.id == assignment_id), None)
+        if assignment is None:
+            raise web.HTTPError(404, "Không có bài này / no such assignment")
+        rows = await run_blocking(views.integrity_report, self.app, caller, course_id, assignment_id)
+        self.render("report.html", course=course, assignment=assignment, rows=rows)
+
+
 class JobHandler(PortalHandler):
     @web.authenticated
     async def get(self, job_id: str) -> None:

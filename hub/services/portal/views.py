@@ -3,6 +3,7 @@ Plain synchronous functions (run off the event loop by the handlers)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -158,3 +159,53 @@ def gradebook_scores(gradebook_url: str, usernames: list[str]) -> dict[tuple[str
         totals[0] += score - penalty
         totals[1] += maximum
     return {key: f"{max(0.0, s):g}/{m:g}" for key, (s, m) in result.items() if m}
+
+
+@dataclass
+class ReportRow:
+    username: str
+    full_name: str
+    class_name: str
+    status: str  # graded | failed | "" (not graded yet)
+    score: str = ""
+    findings: list[dict] = field(default_factory=list)  # as stored: kind, severity, vi, en, notebook, cell, detail
+    graded_at: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return any(f.get("severity") in ("tamper", "limit", "restored", "active") for f in self.findings)
+
+
+def integrity_report(app: Any, caller: Caller, course_id: str, assignment_id: str) -> list[ReportRow]:
+    """The autograder's per-submission record (scores, findings) for the learners of the caller's classes,
+    flagged submissions first. Read from ``<course>/autograde-reports/<assignment>.json``."""
+    from graders.autograde.report import REPORT_DIR
+
+    path = app.course_dir(course_id) / REPORT_DIR / f"{assignment_id}.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")).get("submissions", {})
+    except (OSError, ValueError, AttributeError):
+        stored = {}
+    if not isinstance(stored, dict):
+        stored = {}
+    progress, _assignments = instructor_view(app, caller, course_id)
+    rows = []
+    for p in progress:
+        for username, full_name in p.learners:
+            entry = stored.get(username)
+            if not isinstance(entry, dict):
+                rows.append(ReportRow(username, full_name, p.name, ""))
+                continue
+            findings = [f for f in entry.get("findings", []) if isinstance(f, dict)]
+            score = _score(entry) if entry.get("status") == "graded" else ""
+            rows.append(ReportRow(username, full_name, p.name, str(entry.get("status", "")), score, findings,
+                                  str(entry.get("graded_at", ""))[:19]))  # fmt: skip
+    rows.sort(key=lambda r: (not r.flagged, r.status == "", r.class_name, r.full_name))
+    return rows
+
+
+def _score(entry: dict) -> str:
+    try:
+        return f"{float(entry.get('score', 0)):g}/{float(entry.get('max_score', 0)):g}"
+    except (TypeError, ValueError):
+        return "?"
