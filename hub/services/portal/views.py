@@ -173,7 +173,9 @@ class ReportRow:
 
     @property
     def flagged(self) -> bool:
-        return any(f.get("severity") in ("tamper", "limit", "restored", "active") for f in self.findings)
+        from graders.autograde.findings import FLAGGING
+
+        return any(f.get("severity") in FLAGGING for f in self.findings)
 
 
 def integrity_report(app: Any, caller: Caller, course_id: str, assignment_id: str) -> list[ReportRow]:
