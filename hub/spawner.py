@@ -7,8 +7,10 @@ network with inter-container traffic off, and reach the host only on the hub's p
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import docker.errors
 from dockerspawner import DockerSpawner
 from tornado import web
 from traitlets import Unicode, default
@@ -72,6 +74,29 @@ class WorkspaceSpawner(DockerSpawner):
     @default("volumes")
     def _default_volumes(self) -> dict:
         return {volume_name(self.resource_prefix, self.user.name): {"bind": WORKSPACE_HOME, "mode": "rw"}}
+
+    async def remove_object(self) -> None:
+        """Remove the container even when it runs, and wait until its name is free.
+
+        DockerSpawner removes without force, so a *running* container that the hub lost track of (a hub
+        database reset, a crash between start and the state being saved) answers 409, which it takes for
+        "already being removed", and the create that follows clashes on the name (a 500 for the learner).
+        Named volumes are never removed here: the learner's work stays."""
+        self.log.info("Removing container %s", self.object_id)
+        try:
+            await self.docker("remove_container", self.object_id, v=True, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: a removal is already under way
+                raise
+        for _ in range(50):
+            try:
+                await self.docker("inspect_container", self.object_id)
+            except docker.errors.NotFound:
+                return
+            await asyncio.sleep(0.2)
+        self.log.warning("Container %s is still being removed after 10 s", self.object_id)
 
     def get_env(self) -> dict:
         env = super().get_env()

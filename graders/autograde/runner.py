@@ -185,6 +185,20 @@ class Kernel:
         kc._iopub_channel = None
         kc.iopub_channel.start()
 
+    async def answers(self, timeout=10.0):
+        """Whether the kernel replies to kernel_info (shell requests run in order: the cell is over)."""
+        kc = self.client.kc
+        try:
+            msg_id = kc.kernel_info()
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                reply = await kc.shell_channel.get_msg(timeout=left)
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    return True
+        except Exception:  # Empty on time-out, or a kernel that sends garbage
+            return False
+        return False
+
     def on_cell_executed(self, cell, cell_index, execute_reply):
         self.reply = execute_reply
 
@@ -199,12 +213,17 @@ class Kernel:
         try:
             await self.client.async_execute_cell(cell, len(self.nb.cells) - 1, store_history=store_history)
         except CellTimeoutError as exc:
-            # No reply at all: the kernel ignored the interrupt. A reply but no end of output: messages were
-            # lost (one too large for the cap dropped the connection); the kernel still answers, so the
-            # output channel is reconnected and the notebook goes on.
-            status = "output_lost" if "IOPub" in str(exc) and not self.interrupted else "unresponsive"
-            if status == "output_lost":
+            # A reply but no end of output: messages were lost (one too large for the cap dropped the
+            # connection), or, after a time-out, nbclient's stand-in reply came while a flood of output was
+            # still queued. The output channel is reconnected (the backlog goes) and, after a time-out, the
+            # kernel must answer a request of its own to count as alive. No reply at all: it is unresponsive.
+            status = "unresponsive"
+            if "IOPub" in str(exc):
                 self.reconnect_output()
+                if not self.interrupted:
+                    status = "output_lost"
+                elif await self.answers():
+                    status = "timeout"
         except DeadKernelError:
             status = "died"
         except Exception as exc:  # a kernel that sends garbage ends its own notebook, never the runner

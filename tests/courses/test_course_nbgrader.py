@@ -13,6 +13,9 @@ from graders.curriculum import default_courses_root, load_courses
 
 ASSIGNMENTS = [(c.id, a.id) for c in load_courses(default_courses_root()) for a in c.assignments]
 SOLUTION, RELEASED, TYPICAL = STUDENTS
+# Logged now and then by jupyter_client's ZMQ streams while stock nbgrader shuts a kernel down on a busy
+# machine: about the kernel's sockets, not the notebook (scores are checked by the tests below).
+UPSTREAM_NOISE = ("Uncaught exception in ZMQStream callback",)
 
 
 def _run(graded: dict[str, CourseRun], course_id: str) -> CourseRun:
@@ -32,8 +35,12 @@ def test_generate_assignment_without_warnings(graded: dict[str, CourseRun], cour
 def test_autograde_ran_cleanly(graded: dict[str, CourseRun], course_id: str) -> None:
     run = _run(graded, course_id)
     assert run.autograde_rc == 0, f"nbgrader autograde failed:\n{run.autograde_log[-4000:]}"
-    bad = [line for line in run.autograde_log.splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", line)]
-    assert not bad, "nbgrader autograde logged errors:\n" + "\n".join(bad[:20])
+    bad = [
+        line
+        for line in run.autograde_log.splitlines()
+        if re.search(r"\b(ERROR|CRITICAL)\b", line) and not any(noise in line for noise in UPSTREAM_NOISE)
+    ]
+    assert not bad, "nbgrader autograde logged errors:\n" + "\n".join(bad[:20]) + "\n" + run.autograde_log[-3000:]
 
 
 @pytest.mark.parametrize(("course_id", "assignment"), ASSIGNMENTS)

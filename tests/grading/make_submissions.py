@@ -188,6 +188,17 @@ def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNo
 
     make("huge-output", solution, huge_output)
     make(
+        "endless-output",
+        solution,
+        lambda nb: insert_after(
+            nb,
+            "kt2-danh-sach",
+            'import sys\n_dong = "Trường Số " * 100 + "\\n"\nwhile True:  # output until the time limit\n'
+            "    sys.stdout.write(_dong)",
+            "dau-ra-vo-tan",
+        ),
+    )
+    make(
         "non-utf8-output",
         solution,
         lambda nb: insert_after(

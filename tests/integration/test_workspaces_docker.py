@@ -241,3 +241,19 @@ def wait_for(condition, timeout: float = 60, interval: float = 0.5) -> None:
             pass
         time.sleep(interval)
     raise TimeoutError("condition not met in time")
+
+
+def test_running_container_the_hub_lost_track_of(
+    docker_hub: Hub, docker_client, docker_prefix, workspace_image
+) -> None:
+    """A container with the learner's name that this hub did not start (a hub database reset, a crash before
+    the state was saved) is replaced at the next start instead of a name clash and a 500."""
+    name = f"{docker_prefix}-ws-hocvien3"
+    for container in docker_client.containers.list(all=True, filters={"name": name}):
+        container.remove(force=True)
+    stranger = docker_client.containers.run(
+        workspace_image, ["sleep", "600"], name=name, detach=True, labels={"org.truongso.prefix": docker_prefix}
+    )
+    learner = login_and_start(docker_hub, "hocvien3")
+    assert learner.run_code("print(6 * 7)")["stdout"].strip() == "42"
+    assert container_of(docker_client, docker_prefix, "hocvien3").id != stranger.id
