@@ -135,7 +135,10 @@ def our_proxy_pid(data_dir: Path) -> int | None:
 
 
 def port_is_free(ip: str, port: int) -> bool:
+    """Whether we could listen there. SO_REUSEADDR as the hub's own listener has it: connections of the
+    previous hub still in TIME_WAIT must not make its port look taken (the workspaces know that port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip, port))
         except OSError:

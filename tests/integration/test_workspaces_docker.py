@@ -214,6 +214,10 @@ def test_hub_restart_leaves_workspaces_running(docker_hub: Hub, docker_client, d
     assert learner.execute(kernel, "print(dang_lam)")["stdout"].strip() == "chưa lưu"
     # new demo passwords after restart; the old cookie still works, the hub knows the server
     assert learner.api("GET", "/user").json()["servers"][""]["ready"] is True
+    # the workspace still reaches the hub's API (same port): a fresh login goes through its OAuth
+    again = HubSession(docker_hub.url)
+    assert again.login("hocvien2", docker_hub.accounts["hocvien2"]).status_code == 200
+    assert again.open_server().status_code == 200
 
 
 def test_container_removed_behind_the_hubs_back(docker_hub: Hub, docker_client, docker_prefix) -> None:
