@@ -63,7 +63,8 @@ def stop_all(url: str, usernames: list[str], client: docker.DockerClient, name_f
         session.login(username, PASSWORD)
         session.api("DELETE", f"/users/{username}/server")
     deadline = time.monotonic() + 120
-    while client.containers.list(all=True, filters={"name": name_filter}) and time.monotonic() < deadline:
+    # sparse: no per-container inspect, which races with the removal being waited for
+    while client.containers.list(all=True, sparse=True, filters={"name": name_filter}) and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
