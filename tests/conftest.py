@@ -92,7 +92,8 @@ def remove_docker_resources(client: object, prefix: str) -> None:
             continue
         network.reload()
         config = network.attrs["IPAM"]["Config"][0]
-        remove_host_firewall(WorkspaceNetwork(network.name, config["Subnet"], config["Gateway"]), prefix)
+        hub_prefix = network.name.removesuffix("-workspaces")  # the firewall chain is named after it
+        remove_host_firewall(WorkspaceNetwork(network.name, config["Subnet"], config["Gateway"]), hub_prefix)
         network.remove()
     for volume in client.volumes.list(filters={"name": f"{prefix}-"}):
         try:
