@@ -102,22 +102,21 @@ def remove_docker_resources(client: object, prefix: str) -> None:
             pass
 
 
-@pytest.fixture(scope="session")
-def workspace_image(docker_client: object) -> str:
-    """Our learner image, built (air-gapped) if this machine does not have it yet."""
+def built_image(client: object, name: str) -> str:
+    """One of our images (workspace, grader), built air-gapped if this machine does not have it yet."""
     from images.build import build_images
 
-    report = build_images(which=("workspace",), client=docker_client, progress=lambda *a: None)
-    return report.images["workspace"]
+    return build_images(which=(name,), client=client, progress=lambda *a: None).images[name]
+
+
+@pytest.fixture(scope="session")
+def workspace_image(docker_client: object) -> str:
+    return built_image(docker_client, "workspace")
 
 
 @pytest.fixture(scope="session")
 def grader_image(docker_client: object) -> str:
-    """The sandbox image the autograder uses, built if missing."""
-    from images.build import build_images
-
-    report = build_images(which=("grader",), client=docker_client, progress=lambda *a: None)
-    return report.images["grader"]
+    return built_image(docker_client, "grader")
 
 
 class Postgres:

@@ -108,7 +108,7 @@ class ReportStore:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))
                 if isinstance(loaded.get("submissions"), dict):
                     self.data["submissions"] = loaded["submissions"]
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):
                 pass  # a damaged report is rebuilt from the next grades
 
     def current(self, student: str, input_hash: str) -> SubmissionResult | None:

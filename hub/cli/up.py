@@ -106,22 +106,15 @@ def clear_previous_run(data_dir: Path) -> None:
 def check_port_free(ip: str, port: int, our_proxy: int | None = None) -> None:
     """One line if another program holds the port; our own proxy from a previous start is fine
     (JupyterHub replaces it)."""
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                if our_proxy is not None:
-                    return
-                raise UserError(
-                    f"cổng {port} trên {ip} đang được chương trình khác dùng; chọn cổng khác bằng --port",
-                    f"port {port} on {ip} is already in use; choose another with --port",
-                ) from None
-            raise UserError(
-                f"không mở được {ip}:{port}: {exc.strerror}", f"cannot listen on {ip}:{port}: {exc.strerror}"
-            ) from None
+    exc = bind_error(ip, port)
+    if exc is None or (exc.errno == errno.EADDRINUSE and our_proxy is not None):
+        return
+    if exc.errno == errno.EADDRINUSE:
+        raise UserError(
+            f"cổng {port} trên {ip} đang được chương trình khác dùng; chọn cổng khác bằng --port",
+            f"port {port} on {ip} is already in use; choose another with --port",
+        )
+    raise UserError(f"không mở được {ip}:{port}: {exc.strerror}", f"cannot listen on {ip}:{port}: {exc.strerror}")
 
 
 def our_proxy_pid(data_dir: Path) -> int | None:
@@ -134,16 +127,21 @@ def our_proxy_pid(data_dir: Path) -> int | None:
     return pid if b"configurable-http-proxy" in cmdline else None
 
 
-def port_is_free(ip: str, port: int) -> bool:
-    """Whether we could listen there. SO_REUSEADDR as the hub's own listener has it: connections of the
-    previous hub still in TIME_WAIT must not make its port look taken (the workspaces know that port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def bind_error(ip: str, port: int) -> OSError | None:
+    """Why we could not listen there, or None. SO_REUSEADDR as the hub's own listeners have it: connections
+    of a previous hub still in TIME_WAIT must not make its port look taken (the workspaces know that port)."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip, port))
-        except OSError:
-            return False
-    return True
+        except OSError as exc:
+            return exc
+    return None
+
+
+def port_is_free(ip: str, port: int) -> bool:
+    return bind_error(ip, port) is None
 
 
 def free_port(ip: str = "127.0.0.1") -> int:

@@ -1,4 +1,4 @@
-"""Fixtures of the grading tests: the grader image and the sandboxes' name prefix.
+"""Fixtures of the grading tests: the sandboxes' name prefix (the grader image is tests/conftest.py's).
 
 Sandboxes made here are named `<docker_prefix>-grade-…` (docker_prefix is `truongso-test-<pid>`), so the
 session fixture in tests/conftest.py removes whatever a failed test leaves behind.
@@ -7,15 +7,6 @@ session fixture in tests/conftest.py removes whatever a failed test leaves behin
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def grader_image(docker_client: object) -> str:
-    """Our grader image, built (air-gapped) if this machine does not have it yet."""
-    from images.build import build_images
-
-    report = build_images(which=("grader",), client=docker_client, progress=lambda *a: None)
-    return report.images["grader"]
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,14 @@ class PortalHandler(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(403, "Chỉ giảng viên của khoá học / only the course's instructors")
         return self.app.courses[course_id]
 
+    def assignment_taught(self, caller: Caller, course_id: str, assignment_id: str) -> tuple[Any, Any]:
+        """The course and one of its assignments, for the course's instructors; 404 for an unknown one."""
+        course = self.course_taught(caller, course_id)
+        assignment = next((a for a in course.assignments if a.id == assignment_id), None)
+        if assignment is None:
+            raise web.HTTPError(404, "Không có bài này / no such assignment")
+        return course, assignment
+
 
 class HomeHandler(PortalHandler):
     @web.authenticated
@@ -102,9 +110,7 @@ class GradeHandler(PortalHandler):
     @web.authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:
         caller = await self.caller()
-        course = self.course_taught(caller, course_id)
-        if assignment_id not in {a.id for a in course.assignments}:
-            raise web.HTTPError(404, "Không có bài này / no such assignment")
+        self.assignment_taught(caller, course_id, assignment_id)
         job = self.app.jobs.start(self.app.course_dir(course_id), course_id, assignment_id, caller.name,
                                   **self.app.grading_options)  # fmt: skip
         self.redirect(f"{self.app.prefix}jobs/{job.id}")
@@ -114,10 +120,7 @@ class ReportHandler(PortalHandler):
     @web.authenticated
     async def get(self, course_id: str, assignment_id: str) -> None:
         caller = await self.caller()
-        course = self.course_taught(caller, course_id)
-        assignment = next((a for a in course.assignments if a.id == assignment_id), None)
-        if assignment is None:
-            raise web.HTTPError(404, "Không có bài này / no such assignment")
+        course, assignment = self.assignment_taught(caller, course_id, assignment_id)
         rows = await run_blocking(views.integrity_report, self.app, caller, course_id, assignment_id)
         self.render("report.html", course=course, assignment=assignment, rows=rows)
 

@@ -3,15 +3,17 @@ Plain synchronous functions (run off the event loop by the handlers)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
 from hub.services.exchange.access import Caller
 from hub.services.exchange.models import DEFAULT_CLASS
+
+if TYPE_CHECKING:
+    from graders.autograde.report import SubmissionResult
 
 VN_FORMAT = "%d/%m/%Y %H:%M"
 
@@ -79,9 +81,8 @@ def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
     return rows
 
 
-def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[ClassProgress], list[Any]]:
-    """Every class of the course this caller teaches (admins and the course's instructors: all)."""
-    course = app.courses[course_id]
+def taught_classes(app: Any, caller: Caller, course_id: str) -> list[ClassProgress]:
+    """Every class of the course this caller teaches (admins: all), with its learners; progress not filled."""
     with app.directory.session() as s:
         classes = s.query(SchoolClass).filter(SchoolClass.course_id == course_id).order_by(SchoolClass.name).all()
         if not caller.admin:
@@ -96,6 +97,13 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
                 .all()
             )
             progress.append(ClassProgress(school_class.name, school_class.title, [tuple(x) for x in learners]))
+    return progress
+
+
+def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[ClassProgress], list[Any]]:
+    """Every class of the course this caller teaches (admins and the course's instructors: all)."""
+    course = app.courses[course_id]
+    progress = taught_classes(app, caller, course_id)
     released = [r.assignment_id for r in app.store.releases(course_id)]
     latest = {(s.student, s.assignment_id): s for s, _ in app.store.submissions(course_id, latest_only=True)}
     usernames = [u for p in progress for u, _ in p.learners]
@@ -167,47 +175,32 @@ class ReportRow:
     full_name: str
     class_name: str
     status: str  # graded | failed | "" (not graded yet)
-    score: str = ""
-    findings: list[dict] = field(default_factory=list)  # as stored: kind, severity, vi, en, notebook, cell, detail
-    graded_at: str = ""
+    result: SubmissionResult | None = None
+    graded_at: str = ""  # UTC, as the report has it
 
     @property
     def flagged(self) -> bool:
-        from graders.autograde.findings import FLAGGING
-
-        return any(f.get("severity") in FLAGGING for f in self.findings)
+        return self.result is not None and self.result.flagged
 
 
 def integrity_report(app: Any, caller: Caller, course_id: str, assignment_id: str) -> list[ReportRow]:
     """The autograder's per-submission record (scores, findings) for the learners of the caller's classes,
-    flagged submissions first. Read from ``<course>/autograde-reports/<assignment>.json``."""
-    from graders.autograde.report import REPORT_DIR
+    flagged submissions first, as the grader stored it (``<course>/autograde-reports/<assignment>.json``)."""
+    from graders.autograde.report import ReportStore, SubmissionResult  # the grader's heavy imports: lazily
 
-    path = app.course_dir(course_id) / REPORT_DIR / f"{assignment_id}.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8")).get("submissions", {})
-    except (OSError, ValueError, AttributeError):
-        stored = {}
-    if not isinstance(stored, dict):
-        stored = {}
-    progress, _assignments = instructor_view(app, caller, course_id)
+    stored = ReportStore(app.course_dir(course_id), course_id, assignment_id).data["submissions"]
     rows = []
-    for p in progress:
-        for username, full_name in p.learners:
+    for school_class in taught_classes(app, caller, course_id):
+        for username, full_name in school_class.learners:
             entry = stored.get(username)
-            if not isinstance(entry, dict):
-                rows.append(ReportRow(username, full_name, p.name, ""))
+            try:
+                result = SubmissionResult.from_json(username, entry)
+                result.score, result.max_score = float(result.score), float(result.max_score)
+            except (KeyError, TypeError, ValueError, AttributeError):  # not graded yet, or an entry we cannot read
+                rows.append(ReportRow(username, full_name, school_class.name, ""))
                 continue
-            findings = [f for f in entry.get("findings", []) if isinstance(f, dict)]
-            score = _score(entry) if entry.get("status") == "graded" else ""
-            rows.append(ReportRow(username, full_name, p.name, str(entry.get("status", "")), score, findings,
-                                  str(entry.get("graded_at", ""))[:19]))  # fmt: skip
+            result.status = str(entry.get("status", ""))
+            graded_at = str(entry.get("graded_at", ""))[:19]
+            rows.append(ReportRow(username, full_name, school_class.name, result.status, result, graded_at))
     rows.sort(key=lambda r: (not r.flagged, r.status == "", r.class_name, r.full_name))
     return rows
-
-
-def _score(entry: dict) -> str:
-    try:
-        return f"{float(entry.get('score', 0)):g}/{float(entry.get('max_score', 0)):g}"
-    except (TypeError, ValueError):
-        return "?"
