@@ -103,3 +103,16 @@ def test_portal_forms_need_xsrf(demo_hub: Hub) -> None:
     assert refused.status_code == 403
     grade = f"{demo_hub.url}/services/portal/courses/{COURSE}/assignments/01-python-co-ban/grade"
     assert instructor.http.post(grade, timeout=30).status_code == 403
+
+
+@pytest.mark.parametrize("stored", ['{"submissions": {"hocvien1": {"score": "x"}}}', "[1, 2]", "{not json"])
+def test_report_page_survives_a_damaged_report(demo_hub: Hub, stored: str) -> None:
+    reports = demo_hub.data_dir / "courses" / COURSE / "autograde-reports"
+    reports.mkdir(exist_ok=True)
+    (reports / "01-python-co-ban.json").write_text(stored, encoding="utf-8")
+    instructor = login(demo_hub, "giangvien")
+    base = f"{demo_hub.url}/services/portal/courses/{COURSE}/assignments"
+    page = instructor.http.get(f"{base}/01-python-co-ban/report", timeout=60)
+    assert page.status_code == 200 and 'data-student="hocvien1"' in page.text
+    assert instructor.http.get(f"{base}/khong-co-bai-nay/report", timeout=60).status_code == 404
+    assert instructor.http.get(f"{base}/..%2F..%2Fetc/report", timeout=60).status_code == 404
