@@ -10,8 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,17 +62,9 @@ class CertificateStore:
 
     def ensure_schema(self) -> None:
         """Create or upgrade the registry tables (safe to repeat, safe from two processes at once)."""
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        try:
-            with self.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-        except (DatabaseError, OperationalError) as exc:
-            # a concurrent first start may have created the tables between our check and our CREATE
-            if self.has_schema():
-                return
-            raise StoreError(f"cannot prepare database {self.engine.url!r}: {exc.orig}") from None
+        from hub.directory.db import upgrade_schema
+
+        upgrade_schema(self.engine, MIGRATIONS, error=StoreError)
 
     def has_schema(self) -> bool:
         try:

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "truongso_alembic_version"  # not alembic_version: the database may be shared with JupyterHub
+SCHEMA_LOCK_KEY = 0x7472756F6E67  # "truong": PostgreSQL advisory lock id for schema changes
 
 
 class DirectoryError(RuntimeError):
@@ -56,16 +57,32 @@ def check_sqlite_file(url: str) -> None:
         raise DirectoryError(f"database file {path} is damaged: {result[0] if result else 'no answer'}")
 
 
-def upgrade_schema(engine: Engine, migrations: Path) -> None:
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the database's schema lock until it ends.
+
+    Several processes prepare the schema at once (the hub's services at start, two CLI runs on a fresh
+    data dir); without the lock both see no version table and the second CREATE fails.
+    """
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite does not BEGIN before DDL; take SQLite's write lock now (waits up to the busy timeout).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        yield conn
+
+
+def upgrade_schema(engine: Engine, migrations: Path, *, error: type[Exception] | None = None) -> None:
     """Run one subsystem's alembic migrations (each keeps its own version table, see its env.py)."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations))
     try:
-        with engine.begin() as conn:
+        with schema_transaction(engine) as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except (DatabaseError, OperationalError) as exc:
-        raise DirectoryError(f"cannot prepare database {engine.url!r}: {exc.orig}") from None
+        raise (error or DirectoryError)(f"cannot prepare database {engine.url!r}: {exc.orig}") from None
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -74,7 +91,7 @@ def ensure_schema(engine: Engine) -> None:
 
     upgrade_schema(engine, MIGRATIONS)
     try:
-        with engine.begin() as conn:
+        with schema_transaction(engine) as conn:
             if "users_info" not in inspect(conn).get_table_names():
                 UserInfo.__table__.create(conn)
     except (DatabaseError, OperationalError) as exc:
