@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -357,8 +358,14 @@ def counters():
     return found
 
 
+def limits():
+    found = counters()
+    return {"oom_kills": found["oom_kills"], "pids_max": found["pids_max"]}
+
+
 def self_cpu():
-    return sum(__import__("resource").getrusage(0)[:2])  # RUSAGE_SELF: user + system seconds
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def kill_others():
@@ -409,11 +416,6 @@ def write_files(workdir, files):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as fh:
             fh.write(base64.b64decode(item["b64"]))
-
-
-def limits():
-    found = counters()
-    return {"oom_kills": found["oom_kills"], "pids_max": found["pids_max"]}
 
 
 async def amain(static, stdin_fd, started):
