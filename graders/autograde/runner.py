@@ -220,6 +220,7 @@ class Kernel:
             # kernel must answer a request of its own to count as alive. No reply at all: it is unresponsive.
             status = "unresponsive"
             if "IOPub" in str(exc):
+                self.truncated = True  # what was queued or lost is not in the outputs
                 self.reconnect_output()
                 if not self.interrupted:
                     status = "output_lost"
