@@ -12,14 +12,12 @@ Two constraints carry the "never duplicated" promise, whatever the code above th
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Float, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Date, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from graders.timeutil import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
@@ -53,12 +51,12 @@ class Certificate(Base):
     course_title_en: Mapped[str] = mapped_column(String(300), default="")
     hours: Mapped[float] = mapped_column(Float)
     completed_on: Mapped[date | None] = mapped_column(Date)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_on: Mapped[date] = mapped_column(Date)  # the date printed, in the school's time zone
     decision: Mapped[str] = mapped_column(String(120))
     issued_by: Mapped[str] = mapped_column(String(80))
     credential: Mapped[str] = mapped_column(Text)  # the signed JSON exactly as handed to the learner
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(500))
     revoked_by: Mapped[str | None] = mapped_column(String(80))
 
@@ -82,7 +80,7 @@ class AuditEntry(Base):
     __tablename__ = "certificate_audit"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(16))  # issue | revoke
     serial: Mapped[str] = mapped_column(String(32), index=True)

@@ -9,14 +9,12 @@ Passwords are not here: they live in nativeauthenticator's `users_info` table in
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from graders.timeutil import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
@@ -44,8 +42,8 @@ class Person(Base):
     organisation: Mapped[str] = mapped_column(String(300), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="person", cascade="all, delete-orphan")
 
@@ -60,7 +58,7 @@ class SchoolClass(Base):
     course_id: Mapped[str | None] = mapped_column(String(64))
     year: Mapped[int | None] = mapped_column(Integer)
     funding: Mapped[Funding | None] = mapped_column(Enum(Funding, native_enum=False, length=16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="school_class", cascade="all, delete-orphan")
 
@@ -75,7 +73,7 @@ class Enrolment(Base):
     role: Mapped[EnrolmentRole] = mapped_column(
         Enum(EnrolmentRole, native_enum=False, length=16), default=EnrolmentRole.learner
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="enrolments")
     school_class: Mapped[SchoolClass] = relationship(back_populates="enrolments")

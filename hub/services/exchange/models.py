@@ -2,18 +2,17 @@
 
 Files themselves are content-addressed blobs on disk (blobs.py); rows point at them by SHA-256.
 Usernames, classes and course ids are plain strings: the directory and the curriculum own them.
+Every moment is a `UTCDateTime`: aware in, UTC in the database, aware UTC out (graders.timeutil).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from graders.timeutil import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
@@ -34,7 +33,7 @@ class Release(Base):
     size: Mapped[int] = mapped_column(Integer)
     notebooks: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of notebook file names
     released_by: Mapped[str] = mapped_column(String(128))
-    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Deadline(Base):
@@ -43,9 +42,9 @@ class Deadline(Base):
     course_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     assignment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     class_name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by: Mapped[str] = mapped_column(String(128))
-    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Submission(Base):
@@ -56,13 +55,13 @@ class Submission(Base):
     assignment_id: Mapped[str] = mapped_column(String(64), index=True)
     student: Mapped[str] = mapped_column(String(128), index=True)
     class_name: Mapped[str] = mapped_column(String(64))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     timestamp: Mapped[str] = mapped_column(String(64))  # as nbgrader writes it in timestamp.txt
     attempt: Mapped[int] = mapped_column(Integer)
     blob: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     notebooks: Mapped[str] = mapped_column(Text, default="[]")
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     seconds_late: Mapped[int] = mapped_column(Integer, default=0)
 
     feedback: Mapped[list[Feedback]] = relationship(back_populates="submission", cascade="all, delete-orphan")
@@ -77,6 +76,6 @@ class Feedback(Base):
     notebook_id: Mapped[str] = mapped_column(String(255))
     blob: Mapped[str] = mapped_column(String(64))
     released_by: Mapped[str] = mapped_column(String(128))
-    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="feedback")

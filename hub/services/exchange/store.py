@@ -6,13 +6,15 @@ import io
 import json
 import secrets
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from graders.timeutil import show, to_utc, utcnow
 from hub.directory.db import Directory
 from hub.services.exchange.blobs import BlobStore
 from hub.services.exchange.models import DEFAULT_CLASS, Deadline, Feedback, Release, Submission
@@ -36,9 +38,11 @@ class SubmitPolicy:
 
 
 class ExchangeStore:
-    def __init__(self, directory: Directory, blob_root: Path) -> None:
+    def __init__(self, directory: Directory, blob_root: Path, clock: Callable[[], datetime] = utcnow) -> None:
         self.directory = directory
         self.blobs = BlobStore(blob_root)
+        # The server's clock stamps every submission; tests give another one to submit at 16:59 or 17:01.
+        self.clock = clock
 
     # -- releases -------------------------------------------------------------------------------
 
@@ -65,7 +69,7 @@ class ExchangeStore:
                 release = Release(course_id=course_id, assignment_id=assignment_id)
                 s.add(release)
             release.blob, release.size, release.notebooks = digest, len(data), json.dumps(notebooks)
-            release.released_by, release.released_at = by, datetime.now(UTC)
+            release.released_by, release.released_at = by, self.clock()
             if default_due is not None:
                 self._set_deadline(s, course_id, assignment_id, DEFAULT_CLASS, default_due, by)
             s.flush()
@@ -103,18 +107,19 @@ class ExchangeStore:
 
     @staticmethod
     def _set_deadline(s: Session, course_id: str, assignment_id: str, class_name: str, due: datetime, by: str) -> None:
+        due = to_utc(due)  # a deadline without its zone is a bug of the caller, not a guess to make here
         row = s.get(Deadline, (course_id, assignment_id, class_name))
         if row is None:
             s.add(
                 Deadline(course_id=course_id, assignment_id=assignment_id, class_name=class_name, due_at=due, set_by=by)
             )
         else:
-            row.due_at, row.set_by, row.set_at = due, by, datetime.now(UTC)
+            row.due_at, row.set_by, row.set_at = due, by, utcnow()
 
     def deadlines(self, course_id: str, assignment_id: str) -> dict[str, datetime]:
         with self.directory.session() as s:
             rows = s.query(Deadline).filter_by(course_id=course_id, assignment_id=assignment_id)
-            return {r.class_name: _aware(r.due_at) for r in rows}
+            return {r.class_name: r.due_at for r in rows}
 
     def due_for(self, course_id: str, assignment_id: str, class_name: str) -> datetime | None:
         deadlines = self.deadlines(course_id, assignment_id)
@@ -133,13 +138,13 @@ class ExchangeStore:
         policy: SubmitPolicy,
         now: datetime | None = None,
     ) -> Submission:
-        now = now or datetime.now(UTC)
+        now = to_utc(now or self.clock())
         due = self.due_for(course_id, assignment_id, class_name)
         if due is not None and policy.close_after is not None and now > due + policy.close_after:
             raise Refused(
                 403,
-                f"đã hết hạn nộp bài {assignment_id} (hạn {due:%d/%m/%Y %H:%M} UTC, đã đóng)",
-                f"submissions for {assignment_id} are closed (deadline {due:%Y-%m-%d %H:%M} UTC)",
+                f"đã hết hạn nộp bài {assignment_id} (hạn {show(due)}, đã đóng)",
+                f"submissions for {assignment_id} are closed (deadline {show(due)})",
             )
         digest = self.blobs.put(data)
         with self.directory.session() as s:
@@ -199,7 +204,7 @@ class ExchangeStore:
                 if row is None:
                     s.add(Feedback(submission_id=submission_id, notebook_id=notebook_id, blob=digest, released_by=by))
                 else:
-                    row.blob, row.released_by, row.released_at = digest, by, datetime.now(UTC)
+                    row.blob, row.released_by, row.released_at = digest, by, self.clock()
             return len(files)
 
     def feedback_archive(self, submission_id: str) -> bytes:
@@ -215,10 +220,6 @@ class ExchangeStore:
                 info.size, info.mode = len(content), 0o644
                 tar.addfile(info, io.BytesIO(content))
         return buffer.getvalue()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def _unknown_assignment(assignment_id: str) -> Refused:
