@@ -25,6 +25,7 @@ use_hub_exchange(c)
 c.Exchange.path_includes_course = True
 c.AssignLatePenalties.plugin_class = "graders.late_penalty.CourseLatePenalty"
 c.CourseLatePenalty.course_id = {course_id!r}
+c.CourseLatePenalty.course_path = {course_path!r}
 # Learners' names come from the directory when submissions are collected.
 c.ExchangeCollect.check_owner = False
 if os.path.exists(os.path.join(os.path.dirname(__file__), "nbgrader_config_local.py")):
@@ -43,7 +44,9 @@ def ensure_course_dir(root: Path, course: Course, db_url: str | None = None) -> 
     if not source.exists():
         shutil.copytree(course.source_dir, source)
     db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
-    config = CONFIG_TEMPLATE.format(course_id=course.id, root=str(root), db_url=db_url)
+    config = CONFIG_TEMPLATE.format(
+        course_id=course.id, root=str(root), db_url=db_url, course_path=str(course.path.resolve())
+    )
     path = root / "nbgrader_config.py"
     if not path.exists() or path.read_text(encoding="utf-8") != config:
         path.write_text(config, encoding="utf-8")

@@ -1,29 +1,40 @@
 """nbgrader's late-penalty plug-in point, applying the course's `late_policy` from course.yaml.
 
 nbgrader measures lateness against the assignment's due date plus the learner's extension; the exchange's
-collect step writes each learner's class deadline as that extension, so lateness is per class.
+collect step writes each learner's class deadline as that extension, so lateness is per class. Both are
+naive UTC in nbgrader's gradebook, and so is the submission's timestamp: the difference is in seconds, and
+no time zone enters here.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Unicode
+from traitlets import Unicode, default
 
 from graders.curriculum import LatePolicy, default_courses_root, load_course
 
 
 @cache
-def course_policy(course_id: str) -> LatePolicy:
-    return load_course(default_courses_root() / course_id).late_policy
+def course_policy(course_path: str) -> LatePolicy:
+    return load_course(Path(course_path)).late_policy
 
 
 class CourseLatePenalty(LateSubmissionPlugin):
     course_id = Unicode(help="The course whose course.yaml late_policy applies.").tag(config=True)
+    course_path = Unicode(
+        help="Folder of that course's course.yaml: the course that was loaded, wherever it came from "
+        "(graders.coursedir writes it). Default: the repository's courses/<course_id>."
+    ).tag(config=True)
+
+    @default("course_path")
+    def _default_course_path(self) -> str:
+        return str(default_courses_root() / self.course_id)
 
     def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
-        penalty = course_policy(self.course_id).penalty_points(total_seconds_late, score)
+        penalty = course_policy(self.course_path).penalty_points(total_seconds_late, score)
         if penalty:
             self.log.warning("%s nộp muộn %.0f giây / late by %.0f s: -%.2f", student_id, total_seconds_late,
                              total_seconds_late, penalty)  # fmt: skip

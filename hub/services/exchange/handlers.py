@@ -336,7 +336,13 @@ def _parse_due(value: str) -> datetime | None:
         raise _error(
             400, f"hạn nộp không hợp lệ: {value[:40]!r} (ISO 8601)", f"invalid deadline {value[:40]!r} (ISO 8601)"
         ) from None
-    return due if due.tzinfo else due.replace(tzinfo=UTC)
+    if due.tzinfo is None:  # a deadline must say its zone: 17:00 in Hanoi and 17:00 UTC are 7 hours apart
+        raise _error(
+            400,
+            f"hạn nộp {value[:40]!r} thiếu múi giờ, ví dụ 2026-12-20T17:00:00+07:00",
+            f"deadline {value[:40]!r} has no time zone, e.g. 2026-12-20T17:00:00+07:00",
+        )
+    return due
 
 
 def _days(days: float) -> timedelta:

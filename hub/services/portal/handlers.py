@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
+from graders.timeutil import school_wall_time
 from hub.blocking import run_blocking
 from hub.services.exchange.access import Caller
 from hub.services.exchange.store import Refused
 from hub.services.portal import views
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -99,9 +97,12 @@ class DeadlineHandler(PortalHandler):
         if not (caller.admin or class_name in caller.instructor_classes):
             raise web.HTTPError(403, "Bạn không dạy lớp này / you do not teach this class")
         try:
-            due = datetime.fromisoformat(self.get_body_argument("due", "")).replace(tzinfo=VIETNAM)
+            # the form says "giờ Việt Nam": the typed wall time is the school's; converted to a moment here, once
+            due = school_wall_time(self.get_body_argument("due", ""))
         except ValueError:
-            raise web.HTTPError(400, "Hạn nộp không hợp lệ / invalid deadline") from None
+            raise web.HTTPError(
+                400, "Hạn nộp không hợp lệ (ngày giờ Việt Nam) / invalid deadline (a Vietnam date and time)"
+            ) from None
         await run_blocking(self.app.store.set_deadline, course_id, assignment_id, class_name, due, caller.name)
         self.redirect(f"{self.app.prefix}courses/{course_id}")
 

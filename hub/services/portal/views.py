@@ -15,16 +15,12 @@ from hub.services.exchange.models import DEFAULT_CLASS
 if TYPE_CHECKING:
     from graders.autograde.report import SubmissionResult
 
-VN_FORMAT = "%d/%m/%Y %H:%M"
-
 
 def when(moment: datetime | None) -> str:
-    """Dates as Vietnamese readers write them, in Vietnam's time zone."""
-    if moment is None:
-        return ""
-    from zoneinfo import ZoneInfo
+    """Dates as Vietnamese readers write them, in the school's time zone, labelled: "20/12/2026 17:00 (UTC+7)"."""
+    from graders.timeutil import show
 
-    return moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime(VN_FORMAT)
+    return show(moment)
 
 
 @dataclass
@@ -71,7 +67,7 @@ def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
             last, feedback = attempts[-1]
             row.attempts, row.last, row.late, row.feedback = (
                 len(attempts),
-                last.timestamp[:19],
+                when(last.submitted_at),  # the server's clock, shown in the school's zone
                 last.seconds_late > 0,
                 bool(feedback),
             )
