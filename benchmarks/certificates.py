@@ -42,6 +42,7 @@ from sqlalchemy import func, select  # noqa: E402
 from support.hub import ADMIN_PASSWORD, start_hub  # noqa: E402
 
 from graders.certificates import pdf as pdf_module  # noqa: E402
+from graders.certificates.codes import new_code  # noqa: E402
 from graders.certificates.config import CertificateSettings  # noqa: E402
 from graders.certificates.credential import ensure_signing_key, sign, verify  # noqa: E402
 from graders.certificates.documents import Award, credential_for  # noqa: E402
@@ -133,6 +134,7 @@ def naive_issue(settings: CertificateSettings, store, course, plan_items, with_p
                     issued_at=issued_at,
                     issued_on=issued_at.date(),
                     decision=DECISION,
+                    code=(code := new_code()),
                 )
                 text = json.dumps(sign(document, key, issued_at), ensure_ascii=False, indent=2)
                 cert = Certificate(
@@ -153,6 +155,7 @@ def naive_issue(settings: CertificateSettings, store, course, plan_items, with_p
                     decision=DECISION,
                     issued_by="bench",
                     credential=text,
+                    verification_code=code,
                 )
                 s.add(cert)
                 add_audit(s, "issue", cert, "bench", {})
@@ -325,7 +328,8 @@ def under_load(settings: CertificateSettings, n_requests: int, concurrency: int,
     hub = start_hub(data_dir, "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
     try:
         base = hub.url
-        serials = [c.serial for c in open_store(settings.db_url).listing()]
+        # serial/code: the page that shows a certificate (a serial alone shows only its status)
+        serials = [f"{c.serial}/{c.verification_code}" for c in open_store(settings.db_url).listing()]
         credential = next(iter(open_store(settings.db_url).listing())).credential.encode()
         rng = random.Random(3)
         kinds = {

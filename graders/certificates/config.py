@@ -185,8 +185,9 @@ class CertificateSettings(Configurable):
         """Public address of the certificate service (JupyterHub serves services under services/<name>/)."""
         return f"{self.public_url}services/certificates/"
 
-    def verify_url(self, serial: str) -> str:
-        return f"{self.service_url}verify/{serial}"
+    def verify_url(self, serial: str, code: str | None = None) -> str:
+        """The public page of a certificate: with its code it shows the certificate, without only its status."""
+        return f"{self.service_url}verify/{serial}/{code}" if code else f"{self.service_url}verify/{serial}"
 
     def gradebook_url_for(self, course_id: str) -> str:
         return self.gradebook_url.format(data_dir=self.data_path, course_id=course_id)

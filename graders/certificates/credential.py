@@ -234,8 +234,16 @@ def _verify(document: Any, public_key: Ed25519PublicKey) -> None:
         ) from None
 
 
+# What a credential of ours can hold, with room to spare: anything past these is not one, and is refused
+# before it reaches code that would choke on it (int() of 4,300+ digits raises, deep nesting recurses).
+MAX_INT_DIGITS = 20  # our credentials hold no JSON numbers at all (hours, indexes are strings)
+MAX_DEPTH = 16  # ours nest 5 deep
+MAX_STRING = 4096  # characters in one string or key; the longest of ours is a ~200-character sentence
+
+
 def parse_json_upload(body: bytes, limit: int) -> Any:
-    """JSON from an untrusted upload: size-limited, strict UTF-8, no NaN, no duplicate keys, no fractions."""
+    """JSON from an untrusted upload: size-limited, strict UTF-8, no NaN, no duplicate keys, no fractions,
+    no absurd numbers, nesting or strings (each refused with a CredentialError saying which)."""
     if len(body) > limit:
         raise CredentialError(
             f"tệp quá lớn (tối đa {limit // 1024} KB)", f"file too large (at most {limit // 1024} KB)"
@@ -254,11 +262,57 @@ def parse_json_upload(body: bytes, limit: int) -> Any:
     def no_constant(name: str) -> Any:
         raise CredentialError(f"JSON có giá trị không hợp lệ {name}", f"JSON has an invalid value {name}")
 
+    def small_int(digits: str) -> int:
+        # called with the literal's text, before int() sees it
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise CredentialError(
+                f"JSON có số nguyên quá dài ({len(digits)} chữ số, tối đa {MAX_INT_DIGITS})",
+                f"JSON has an absurdly long integer ({len(digits)} digits, at most {MAX_INT_DIGITS})",
+            )
+        return int(digits)
+
+    def no_fraction(literal: str) -> Any:
+        raise CredentialError("có số thập phân (không được ký)", "contains a fractional number (never signed)")
+
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        document = json.loads(
+            text,
+            object_pairs_hook=no_duplicates,
+            parse_constant=no_constant,
+            parse_int=small_int,
+            parse_float=no_fraction,
+        )
     except (json.JSONDecodeError, RecursionError) as exc:
         where = f" (dòng / line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise CredentialError(f"không phải JSON hợp lệ{where}", f"not valid JSON{where}") from None
+    _check_shape(document)
+    return document
+
+
+def _check_shape(document: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and strings longer than MAX_STRING (iteratively: no recursion)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if len(item) > MAX_STRING:
+                raise CredentialError(
+                    f"JSON có chuỗi quá dài ({len(item)} ký tự, tối đa {MAX_STRING})",
+                    f"JSON has an absurdly long string ({len(item)} characters, at most {MAX_STRING})",
+                )
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise CredentialError(
+                f"JSON lồng nhau quá sâu (tối đa {MAX_DEPTH} tầng)",
+                f"JSON nested too deep (at most {MAX_DEPTH} levels)",
+            )
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((value, depth + 1) for value in item.values())
+        else:
+            stack.extend((value, depth + 1) for value in item)
 
 
 # ---------------------------------------------------------------- revocation status list

@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from graders.certificates.codes import format_code
 from graders.certificates.config import CertificateSettings
 from graders.certificates.credential import (
     OB_CONTEXT,
@@ -58,9 +59,10 @@ def credential_for(
     issued_at: datetime,
     issued_on: date,
     decision: str,
+    code: str,
 ) -> dict[str, Any]:
-    """The unsigned credential of one certificate."""
-    url = settings.verify_url(serial)
+    """The unsigned credential of one certificate; `code` is its verification code (codes.py)."""
+    url = settings.verify_url(serial, code)  # the QR code's address: serial + code show the certificate
     hours = hours_string(course.hours)
     rule = course.completion
     narrative = (
@@ -108,6 +110,7 @@ def credential_for(
             "completedOn": award.completed_on.isoformat() if award.completed_on else "",
             "issuedOn": issued_on.isoformat(),
             "decision": decision,
+            "verificationCode": format_code(code),  # printed next to the serial, for people who type it
             "school": {"vi": settings.school_name, "en": settings.school_name_en},
             "governingBody": settings.governing_body,
             "signerTitle": {"vi": settings.signer_title, "en": settings.signer_title_en},

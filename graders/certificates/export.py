@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from graders.certificates.codes import format_code
 from graders.certificates.models import Certificate
 
 COLUMNS = (
@@ -27,6 +28,8 @@ COLUMNS = (
     ("Trạng thái / Status", lambda c: "Đã thu hồi / revoked" if c.revoked_at else "Hợp lệ / valid"),
     ("Ngày thu hồi / Revoked on", lambda c: _stamp(c.revoked_at)),
     ("Lý do thu hồi / Reason", lambda c: c.revoked_reason or ""),
+    # for telling holders of certificates issued before codes existed the full address of theirs
+    ("Mã xác thực / Verification code", lambda c: format_code(c.verification_code) if c.verification_code else ""),
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from graders.certificates.codes import new_code
 from graders.certificates.config import CertificateSettings
 from graders.certificates.credential import ensure_signing_key, sign
 from graders.certificates.documents import Award, credential_for
@@ -249,6 +250,7 @@ def _issue_batch(
                 continue  # issued meanwhile by another run, or revoked and not asked to reissue
             last += 1
             serial = serial_for(settings.serial_prefix, year, last)
+            code = new_code()  # signed into the credential (its id and QR) and kept in the registry
             award = Award(
                 learner.username, learner.full_name, learner.organisation, learner.class_name, verdict.completed_on
             )
@@ -262,6 +264,7 @@ def _issue_batch(
                 issued_at=issued_at,
                 issued_on=local.date(),
                 decision=decision,
+                code=code,
             )
             signed = json.dumps(sign(document, key, issued_at), ensure_ascii=False, indent=2)
             cert = Certificate(
@@ -282,6 +285,7 @@ def _issue_batch(
                 decision=decision,
                 issued_by=actor,
                 credential=signed,
+                verification_code=code,
             )
             s.add(cert)
             add_audit(

@@ -225,10 +225,15 @@ def _footer(p: _Page, cert: dict[str, Any], url: str) -> None:
     qr_x, qr_y = 52, 48
     draw_qr(p.c, url, qr_x, qr_y, size)
     tx = qr_x + size + 8
-    p.left(f"Quyết định / Decision: {cert['decision']}", tx, qr_y + 62, f.regular, 9.5, max_width=300)
-    p.left(f"Số hiệu / Serial: {cert['serial']}", tx, qr_y + 48, f.bold, 9.5, max_width=300)
-    p.left("Kiểm tra tính hợp lệ / Verify at:", tx, qr_y + 30, f.italic, 8.5, GREY, max_width=300)
-    p.left(url, tx, qr_y + 19, f.regular, 7.5, INK, max_width=300)
+    code = cert.get("verificationCode")  # absent from certificates issued before codes existed: drawn as then
+    top = qr_y + (70 if code else 62)
+    p.left(f"Quyết định / Decision: {cert['decision']}", tx, top, f.regular, 9.5, max_width=300)
+    p.left(f"Số hiệu / Serial: {cert['serial']}", tx, top - 14, f.bold, 9.5, max_width=300)
+    if code:
+        # Without the code the public page shows only whether the serial is in force, never the holder.
+        p.left(f"Mã xác thực / Verification code: {code}", tx, top - 28, f.bold, 9.5, max_width=300)
+    p.left("Kiểm tra tính hợp lệ / Verify at:", tx, qr_y + (20 if code else 30), f.italic, 8.5, GREY, max_width=300)
+    p.left(url, tx, qr_y + (9 if code else 19), f.regular, 7.5, INK, max_width=300)
 
     sx = PAGE_W - 210
     issued = date.fromisoformat(cert["issuedOn"])

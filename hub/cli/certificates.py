@@ -197,7 +197,7 @@ def run_show(args: argparse.Namespace) -> int:
         f"  {cert.course_id}: {cert.course_title_vi} ({cert.hours:g} giờ / hours), lớp / class {cert.class_name or '-'}"
     )
     print(f"  cấp ngày / issued on {cert.issued_on.isoformat()} — {cert.decision} — {cert.issued_by}")
-    print(f"  {settings.verify_url(cert.serial)}")
+    print(f"  {settings.verify_url(cert.serial, cert.verification_code)}")  # the full address, code included
     for entry in store.audit(serial):
         print(f"  {entry.at:%Y-%m-%d %H:%M}\t{entry.action}\t{entry.actor}\t{entry.detail}")
     return 0

@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,8 +134,8 @@ class Served:
     service: object
 
 
-@pytest.fixture
-def served(world: World) -> Iterator[Served]:
+@contextmanager
+def serve(settings: CertificateSettings) -> Iterator[Served]:
     """The certificate service's tornado app on a free loopback port, in a thread of this process."""
     import socket
 
@@ -142,7 +143,7 @@ def served(world: World) -> Iterator[Served]:
 
     from hub.services.certificates.app import CertificateService, make_app, max_body_size
 
-    service = CertificateService(world.settings)
+    service = CertificateService(settings)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -151,7 +152,7 @@ def served(world: World) -> Iterator[Served]:
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        server = HTTPServer(make_app(service), max_body_size=max_body_size(world.settings))
+        server = HTTPServer(make_app(service), max_body_size=max_body_size(settings))
         server.listen(port, "127.0.0.1")
         ready.set()
         loop.run_forever()
@@ -160,6 +161,14 @@ def served(world: World) -> Iterator[Served]:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     ready.wait(10)
-    yield Served(f"http://127.0.0.1:{port}/services/certificates/", service)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    try:
+        yield Served(f"http://127.0.0.1:{port}/services/certificates/", service)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@pytest.fixture
+def served(world: World) -> Iterator[Served]:
+    with serve(world.settings) as running:
+        yield running

@@ -110,7 +110,7 @@ def test_formula_injection_is_neutralised(world: World) -> None:
     class Fake:
         serial, year, seq, username, course_id = "TS-2026-000001", 2026, 1, "u", "c"
         full_name, organisation, course_title_vi, hours, class_name = '=HYPERLINK("x")', "+1", "t", 1.0, None
-        completed_on = revoked_at = revoked_reason = None
+        completed_on = revoked_at = revoked_reason = verification_code = None
         decision = "@SUM(A1)"
 
         class issued_on:

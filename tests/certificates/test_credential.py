@@ -47,6 +47,7 @@ def signed(world: World, key: Ed25519PrivateKey) -> dict:
         issued_at=NOW,
         issued_on=date(2026, 6, 5),
         decision="Số 706/QĐ-TBDCB",
+        code="7K3MQ9XHPD2A",
     )
     return sign(doc, key, NOW)
 

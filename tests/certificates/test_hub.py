@@ -105,7 +105,11 @@ def issued(cert_hub: Hub, course: Course) -> dict:
     assert [(line[4]) for line in lines] == ["hocvien1"], run.stdout  # exactly the eligible one
     serial = lines[0][3]
     year = serial.split("-")[1]
-    return {"serial": serial, "pdf": cert_hub.data_dir / "certificates" / year / f"{serial}.pdf"}
+    from graders.certificates.store import open_store
+
+    code = open_store(f"sqlite:///{cert_hub.data_dir / 'truongso.sqlite'}").get(serial).verification_code
+    pdf = cert_hub.data_dir / "certificates" / year / f"{serial}.pdf"
+    return {"serial": serial, "code": code, "pdf": pdf}
 
 
 def test_service_is_started_by_the_hub(cert_hub: Hub) -> None:
@@ -121,9 +125,11 @@ def test_qr_code_leads_to_a_page_that_says_valid(cert_hub: Hub, issued: dict, ar
     png = artifacts / "hub-giay-chung-nhan"
     subprocess.run([pdftoppm, "-png", "-r", "100", "-singlefile", str(issued["pdf"]), str(png)], check=True)
     url = subprocess.run([zbarimg, "--quiet", "--raw", f"{png}.png"], capture_output=True, text=True).stdout.strip()
-    assert url == f"{cert_hub.url}{PREFIX}verify/{issued['serial']}"
+    assert url == f"{cert_hub.url}{PREFIX}verify/{issued['serial']}/{issued['code']}"
     page = requests.get(url, timeout=10)  # anyone, no account
     assert page.status_code == 200 and status_of(page) == "valid" and "Nguyễn Văn An" in page.text
+    serial_only = requests.get(f"{cert_hub.url}{PREFIX}verify/{issued['serial']}", timeout=10)
+    assert status_of(serial_only) == "needs-code" and "Nguyễn Văn An" not in serial_only.text
 
 
 def test_learner_sees_and_downloads_only_their_own(cert_hub: Hub, issued: dict) -> None:
@@ -135,6 +141,10 @@ def test_learner_sees_and_downloads_only_their_own(cert_hub: Hub, issued: dict) 
     assert pdf.headers["Content-Type"] == "application/pdf"
     own = owner.http.get(f"{cert_hub.url}{PREFIX}api/certificates", timeout=30).json()
     assert [c["serial"] for c in own["certificates"]] == [issued["serial"]]
+    # the holder has the full address to share, and sees the code as printed
+    assert own["certificates"][0]["verifyUrl"].endswith(f"verify/{issued['serial']}/{issued['code']}")
+    code = issued["code"]
+    assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in mine.text and f"verify/{issued['serial']}/{code}" in mine.text
     document = owner.http.get(f"{cert_hub.url}{PREFIX}me/{issued['serial']}.json", timeout=30).json()
     assert document["certificate"]["serial"] == issued["serial"]
 
@@ -169,8 +179,8 @@ def test_learner_cannot_issue_or_revoke(cert_hub: Hub, issued: dict) -> None:
         timeout=30,
     )
     assert revoke.status_code == 403
-    page = requests.get(f"{cert_hub.url}{PREFIX}verify/{issued['serial']}?format=json", timeout=10).json()
-    assert page["certificate"]["revokedReason"] != "x"
+    url = f"{cert_hub.url}{PREFIX}verify/{issued['serial']}/{issued['code']}?format=json"
+    assert requests.get(url, timeout=10).json()["certificate"]["revokedReason"] != "x"
 
 
 def test_admin_issues_per_class_from_the_web_with_xsrf(cert_hub: Hub, issued: dict, course: Course) -> None:
@@ -209,7 +219,7 @@ def test_admin_issues_per_class_from_the_web_with_xsrf(cert_hub: Hub, issued: di
 
 
 def test_after_revoke_the_page_says_revoked_and_the_pdf_is_gone(cert_hub: Hub, issued: dict) -> None:
-    url = f"{cert_hub.url}{PREFIX}verify/{issued['serial']}"
+    url = f"{cert_hub.url}{PREFIX}verify/{issued['serial']}/{issued['code']}"
     learner = login(cert_hub, "hocvien1")
     credential = learner.http.get(f"{cert_hub.url}{PREFIX}me/{issued['serial']}.json", timeout=30)
     revoke = truongso(

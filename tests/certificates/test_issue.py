@@ -103,7 +103,13 @@ def test_pdf_text_qr_and_picture(world: World, artifacts: Path) -> None:
     png_stem = artifacts / "giay-chung-nhan"
     subprocess.run([pdftoppm, "-png", "-r", "110", "-singlefile", str(pdf), str(png_stem)], check=True)
     qr = subprocess.run([zbarimg, "--quiet", "--raw", f"{png_stem}.png"], capture_output=True, text=True)
-    assert qr.stdout.strip() == f"http://127.0.0.1:8000/services/certificates/verify/{cert.serial}"
+    # the QR code carries the verification code, which is also printed for people to type
+    assert (
+        qr.stdout.strip()
+        == f"http://127.0.0.1:8000/services/certificates/verify/{cert.serial}/{cert.verification_code}"
+    )
+    code = f"{cert.verification_code[:4]}-{cert.verification_code[4:8]}-{cert.verification_code[8:]}"
+    assert any(f"Verification code: {code}" in line for line in lines), lines
     (artifacts / "giay-chung-nhan.pdf").write_bytes(pdf.read_bytes())
 
 

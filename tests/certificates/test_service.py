@@ -33,15 +33,15 @@ def credential_file(world: World, cert) -> bytes:
 
 def test_valid_revoked_unknown_malformed(world: World, served: Served, issued: dict) -> None:
     an = issued["an"]
-    page = requests.get(served.url + f"verify/{an.serial}", timeout=10)
+    page = requests.get(served.url + f"verify/{an.serial}/{an.verification_code}", timeout=10)
     assert page.status_code == 200 and status_of(page) == "valid"
     assert "Nguyễn Văn An" in page.text and "Kỹ năng số cho cán bộ" in page.text
     assert page.text.index("HỢP LỆ") < page.text.index("VALID")  # Vietnamese first
     assert "an@" not in page.text and ">an<" not in page.text  # no username or e-mail
     open_store(world.db_url).revoke(an.serial, "Cấp nhầm <b>lớp</b>", "test")
-    page = requests.get(served.url + f"verify/{an.serial}", timeout=10)
+    page = requests.get(served.url + f"verify/{an.serial}/{an.verification_code}", timeout=10)
     assert status_of(page) == "revoked" and "Cấp nhầm &lt;b&gt;lớp&lt;/b&gt;" in page.text
-    data = requests.get(served.url + f"verify/{an.serial}?format=json", timeout=10).json()
+    data = requests.get(served.url + f"verify/{an.serial}/{an.verification_code}?format=json", timeout=10).json()
     assert data["status"] == "revoked" and data["certificate"]["revokedReason"] == "Cấp nhầm <b>lớp</b>"
     unknown = requests.get(served.url + "verify/TS-2026-999999", timeout=10)
     assert unknown.status_code == 404 and status_of(unknown) == "unknown"
@@ -54,6 +54,14 @@ def test_lookup_by_url_or_serial(served: Served, issued: dict) -> None:
     for query in (serial, f"  {serial} ", f"https://truongso.example/services/certificates/verify/{serial}"):
         r = requests.get(served.url + "verify", params={"q": query}, timeout=10, allow_redirects=False)
         assert r.status_code == 302 and r.headers["Location"].endswith(f"verify/{serial}")
+    code = issued["lien"].verification_code
+    for query, typed in (
+        (f"https://truongso.example/services/certificates/verify/{serial}/{code}", ""),
+        (serial.lower(), f" {code[:4].lower()}-{code[4:8]}-{code[8:]} "),  # as printed, typed carelessly
+    ):
+        params = {"q": query, "code": typed}
+        r = requests.get(served.url + "verify", params=params, timeout=10, allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"].endswith(f"verify/{serial}/{code}"), query
     r = requests.get(served.url + "verify", params={"q": "<img src=x onerror=alert(1)>"}, timeout=10)
     assert r.status_code == 400 and "<img src=x" not in r.text
 
@@ -113,7 +121,7 @@ def test_html_in_fields_is_escaped(world: World, served: Served) -> None:
     make_gradebook(gradebook, world.course, {"xss": all_passed(world.course)})
     result = issue(world.settings, open_store(world.db_url), world.course.id, decision=DECISION, actor="t")
     cert = result.issued[0]
-    page = requests.get(served.url + f"verify/{cert.serial}", timeout=10)
+    page = requests.get(served.url + f"verify/{cert.serial}/{cert.verification_code}", timeout=10)
     assert '<script>alert("x")</script>' not in page.text and "&lt;script&gt;" in page.text
     assert "<b>Đơn vị</b>" not in page.text
     assert "script-src" not in page.headers["Content-Security-Policy"]  # no script may run at all
@@ -171,3 +179,49 @@ def test_private_pages_need_a_hub_login(served: Served) -> None:
         assert r.status_code in (302, 403), path  # to the hub's login, never the content
     r = requests.post(served.url + "admin/issue", data={"class_name": CLASS}, timeout=10, allow_redirects=False)
     assert r.status_code == 403
+
+
+def _absurd(credential: bytes, kind: str) -> bytes:
+    """A real credential with one absurd value added where a forger would put it."""
+    document = json.loads(credential)
+    text = json.dumps(document, ensure_ascii=False)
+    if kind == "5000-digit integer":
+        return text.replace('"certificate": {', '"certificate": {"n": ' + "9" * 5000 + ", ", 1).encode()
+    if kind == "negative 5000-digit integer":
+        return ('{"n": -' + "1" * 5000 + "}").encode()
+    if kind == "huge exponent":
+        return text.replace('"certificate": {', '"certificate": {"n": 1e999999, ', 1).encode()
+    if kind == "deep nesting":  # under Python's recursion limit when parsed, over it when signed bytes are made
+        return text.replace('"certificate": {', '"certificate": {"n": ' + "[" * 950 + "]" * 950 + ", ", 1).encode()
+    if kind == "huge string":
+        return text.replace('"certificate": {', '"certificate": {"n": "' + "A" * 60_000 + '", ', 1).encode()
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("5000-digit integer", ("số nguyên quá dài", "absurdly long integer")),
+        ("negative 5000-digit integer", ("số nguyên quá dài", "absurdly long integer")),
+        ("huge exponent", ("số thập phân", "fractional number")),
+        ("deep nesting", ("lồng nhau quá sâu", "nested too deep")),
+        ("huge string", ("chuỗi quá dài", "absurdly long string")),
+    ],
+)
+def test_absurd_json_gets_a_clear_400_not_a_500(
+    world: World, served: Served, issued: dict, kind: str, words: tuple[str, str]
+) -> None:
+    served.service.limiter = RateLimiter(per_minute=10_000, burst=10_000)
+    body = _absurd(credential_file(world, issued["an"]), kind)
+    assert len(body) <= world.settings.max_upload_bytes  # within the size limit: the content is the problem
+    raw = requests.post(served.url + "verify", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert raw.status_code == 400, raw.text[:300]
+    answer = raw.json()
+    assert answer["ok"] is False and words[0] in answer["vi"] and words[1] in answer["en"]
+    page = requests.post(served.url + "verify", files={"credential": ("gcn.json", body)}, timeout=30)
+    page.encoding = "utf-8"
+    assert page.status_code == 400 and status_of(page) == "invalid"
+    assert page.text.index(words[0]) < page.text.index(words[1])  # Vietnamese first
+    # the service is still there and still verifies the untouched file
+    ok = requests.post(served.url + "verify", files={"credential": ("gcn.json", credential_file(world, issued["an"]))})
+    assert ok.status_code == 200 and status_of(ok) == "valid"

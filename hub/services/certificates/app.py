@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tornado import web
+from tornado.log import access_log
 
 from graders.certificates.config import CertificateSettings
 from graders.certificates.credential import ensure_signing_key, public_key_pem
@@ -29,7 +30,7 @@ DEFAULT_PREFIX = "/services/certificates/"
 class IssueOutcome:
     class_name: str
     dry_run: bool
-    issued: list[tuple[str, str]] = field(default_factory=list)  # (serial, full name)
+    issued: list[tuple[str, str, str]] = field(default_factory=list)  # (serial, full name, verification code)
     eligible: int = 0
     certified: int = 0
     incomplete: list[tuple[str, str]] = field(default_factory=list)  # (full name, reasons)
@@ -124,7 +125,7 @@ class CertificateService:
             return outcome
         plan = result.plan
         outcome.eligible, outcome.certified = len(plan.eligible), len(plan.certified)
-        outcome.issued = [(c.serial, c.full_name) for c in result.issued]
+        outcome.issued = [(c.serial, c.full_name, c.verification_code) for c in result.issued]
         outcome.incomplete = [(lr.full_name, v.reasons_text()) for lr, v in plan.incomplete]
         return outcome
 
@@ -150,7 +151,7 @@ def make_app(service: CertificateService) -> web.Application:
     routes = [
         (p, h.HomeHandler),
         (p + "verify", h.LookupHandler),
-        (p + f"verify/{serial}", h.VerifyHandler),
+        (p + f"verify/{serial}(?:/([^/]{{1,80}}))?", h.VerifyHandler),  # serial, then its verification code
         (p + r"issuer(/key\.pem)?", h.IssuerHandler),
         (p + r"status/(\d{4})", h.StatusListHandler),
         (p + "me", h.MineHandler),
@@ -170,7 +171,15 @@ def make_app(service: CertificateService) -> web.Application:
         cookie_secret=secrets.token_bytes(32),  # only for the OAuth state cookie of a login in progress
         xsrf_cookies=True,
         default_handler_class=h.NotFoundHandler,
+        log_function=log_request,
     )
+
+
+def log_request(handler: web.RequestHandler) -> None:
+    """Tornado's access log line, through the handlers' `_request_summary` (which leaves codes out)."""
+    status = handler.get_status()
+    log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
+    log("%d %s %.2fms", status, handler._request_summary(), 1000.0 * handler.request.request_time())
 
 
 def main() -> None:

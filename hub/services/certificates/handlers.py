@@ -2,7 +2,9 @@
 
 Public (no login, rate-limited): the verification page of a serial, the upload check of a credential
 file, the issuer profile with the public key, the yearly revocation status lists. They show what the
-certificate itself shows and nothing more (no username, e-mail, scores).
+certificate itself shows and nothing more (no username, e-mail, scores), and they show it only to whoever
+holds the certificate's verification code (graders/certificates/codes.py): serials are sequential, so a
+serial alone says only whether that number is registered, in force or revoked.
 Logged in through the hub (HubOAuth; who is calling comes only from the hub): a learner's own certificates,
 and for hub admins (user model `admin: true`) issuing per class and revoking, as POST forms with XSRF.
 """
@@ -10,6 +12,7 @@ and for hub admins (user model `admin: true`) issuing per class and revoking, as
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +20,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 from tornado.httputil import parse_body_arguments
 
+from graders.certificates.codes import codes_match, format_code, normalize_code, parse_reference
 from graders.certificates.credential import CredentialError, parse_json_upload, verify
 from graders.certificates.store import parse_serial
 from hub.blocking import run_blocking
@@ -37,8 +41,14 @@ def local_stamp(value: datetime | None, tz: str) -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
 
 
+def code_on_paper(cert: Any) -> bool:
+    """Was the code printed on this certificate? Not on those issued before codes existed (migration c0002)."""
+    return '"verificationCode"' in cert.credential
+
+
 def public_view(cert: Any, tz: str) -> dict[str, Any]:
-    """What the verification page may show: exactly what is printed on the certificate, plus its status."""
+    """What the verification page shows to whoever has the code (or the signed file): exactly what is printed
+    on the certificate, plus its status."""
     return {
         "serial": cert.serial,
         "status": cert.status,
@@ -55,10 +65,19 @@ def public_view(cert: Any, tz: str) -> dict[str, Any]:
     }
 
 
+CODE_IN_URI = re.compile(r"(/verify/[^/?#]+/)[^?#]+|([?&]code=)[^&#]*")
+
+
 class BaseHandler(web.RequestHandler):
     @property
     def svc(self):
         return self.settings["certificates"]
+
+    def _request_summary(self) -> str:
+        # Tornado writes this into the access log and into warnings about errors. A verification code in a
+        # log is a certificate's contents for whoever reads the log, so it is left out.
+        uri = CODE_IN_URI.sub(lambda m: (m.group(1) or m.group(2)) + "…", self.request.uri or "")
+        return f"{self.request.method} {uri} ({self.request.remote_ip})"
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Security-Policy", CSP)
@@ -68,8 +87,19 @@ class BaseHandler(web.RequestHandler):
 
     def get_template_namespace(self) -> dict[str, Any]:
         ns = super().get_template_namespace()
-        ns.update(cfg=self.svc.settings, prefix=self.svc.prefix, user=None, is_admin=False)
+        ns.update(
+            cfg=self.svc.settings,
+            prefix=self.svc.prefix,
+            user=None,
+            is_admin=False,
+            verify_path=self.verify_path,
+            format_code=format_code,
+        )
         return ns
+
+    def verify_path(self, serial: str, code: str | None) -> str:
+        """Link to a certificate's full page (its code included) for its holder and admins."""
+        return f"{self.svc.prefix}verify/{serial}/{code}" if code else f"{self.svc.prefix}verify/{serial}"
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         reason = getattr(kwargs.get("exc_info", (None, None))[1], "log_message", None) or self._reason
@@ -140,12 +170,18 @@ class LookupHandler(PublicHandler):
 
     def get(self) -> None:
         query = self.get_argument("q", "")[:300]
-        serial = parse_serial(query.upper())  # people type serials in lower case too
+        serial, code_in_query = parse_reference(query)  # a serial, "serial code", or the QR code's address
         if serial is None:
             self.set_status(400)
             self.render("home.html", query=query, bad_query=True)
             return
-        self.redirect(f"{self.svc.prefix}verify/{serial}")
+        raw_code = self.get_argument("code", "")[:40].strip() or code_in_query
+        if not raw_code:
+            self.redirect(f"{self.svc.prefix}verify/{serial}")
+            return
+        # A code that cannot be one still goes to the page that says it does not match (never echoed raw).
+        code = normalize_code(raw_code) or (re.sub(r"[^0-9A-Za-z]", "", raw_code)[:20] or "0")
+        self.redirect(f"{self.svc.prefix}verify/{serial}/{code}")
 
     async def post(self) -> None:
         result: dict[str, Any] = {"ok": False}
@@ -200,24 +236,42 @@ class LookupHandler(PublicHandler):
 
 
 class VerifyHandler(PublicHandler):
-    async def get(self, raw: str) -> None:
+    """`verify/<serial>`: whether the number is registered, in force or revoked, and nothing about the holder
+    (anyone can count through serials); `verify/<serial>/<code>`: the certificate as printed, for whoever has
+    the paper, its QR code or its full address. A wrong code gets a page that says so, never a green badge
+    that a forged paper carrying a real serial could borrow."""
+
+    async def get(self, raw: str, raw_code: str | None = None) -> None:
         serial = parse_serial(raw)
         if serial is None or serial != raw:
             self.set_status(400)
-            self._show(None, raw[:60], malformed=True)
+            self._show(None, raw[:60], "malformed")
             return
         cert = await run_blocking(self.svc.store.get, serial)
         if cert is None:
             self.set_status(404)
-        self._show(cert, serial)
+            self._show(None, serial, "unknown")
+        elif raw_code is None:
+            self._show(cert, serial, "needs-code")
+        elif codes_match(raw_code, cert.verification_code):
+            self._show(cert, serial, "shown")
+        else:
+            self.set_status(404)
+            self._show(cert, serial, "wrong-code")
 
-    def _show(self, cert: Any, serial: str, malformed: bool = False) -> None:
-        view = public_view(cert, self.svc.settings.timezone) if cert else None
-        status = view["status"] if view else "unknown"
+    def _show(self, cert: Any, serial: str, state: str) -> None:
+        view = public_view(cert, self.svc.settings.timezone) if state == "shown" else None
+        status = cert.status if cert is not None else "unknown"
         if self.wants_json():
-            self.finish({"serial": serial, "status": status, "certificate": view})
+            body: dict[str, Any] = {"serial": serial, "status": status, "certificate": view}
+            if cert is not None:
+                body["codeRequired"] = state != "shown"
+                if state == "wrong-code":
+                    body["codeMatches"] = False
+            self.finish(body)
             return
-        self.render("verify.html", serial=serial, status=status, view=view, malformed=malformed)
+        paper = code_on_paper(cert) if cert is not None else True
+        self.render("verify.html", serial=serial, status=status, view=view, state=state, code_on_paper=paper)
 
 
 class IssuerHandler(PublicHandler):
@@ -301,8 +355,12 @@ class ApiListHandler(AuthHandler):
         if who != self.username:
             self.require_admin()
         certs = await run_blocking(self.svc.store.for_user, who)
-        tz = self.svc.settings.timezone
-        self.finish({"user": who, "certificates": [public_view(c, tz) for c in certs]})
+        tz, settings = self.svc.settings.timezone, self.svc.settings
+        # the holder (or an admin) gets the full address to share, code included
+        listing = [
+            {**public_view(c, tz), "verifyUrl": settings.verify_url(c.serial, c.verification_code)} for c in certs
+        ]
+        self.finish({"user": who, "certificates": listing})
 
 
 class AdminHandler(AuthHandler):
