@@ -26,9 +26,10 @@ from graders.certificates.credential import ensure_signing_key, sign
 from graders.certificates.documents import Award, credential_for
 from graders.certificates.models import Certificate, SerialCounter, utcnow
 from graders.certificates.outputs import missing_outputs, write_outputs
-from graders.certificates.rules import Evaluation, GradebookMissing, evaluate, read_results
+from graders.certificates.rules import Evaluation, evaluate, read_results
 from graders.certificates.store import CertificateStore, add_audit
 from graders.curriculum import Course, CourseError, load_courses
+from graders.scores import GradebookMissing, GradebookUnreadable
 from hub.i18n import Text, UserError
 
 RETRIES = 8
@@ -131,11 +132,13 @@ def make_plan(
 ) -> Plan:
     learners = learners if learners is not None else learners_of(settings.db_url, course.id, class_name)
     plan = Plan(course)
-    try:
-        results = read_results(course, settings.gradebook_url_for(course.id))
+    try:  # only the learners being decided on, not everybody the gradebook has
+        results = read_results(course, settings.gradebook_url_for(course.id), [lr.username for lr in learners])
     except GradebookMissing as exc:
         results = {}
         plan.note = Text(f"khoá học chưa có sổ điểm ({exc})", f"the course has no gradebook yet ({exc})")
+    except GradebookUnreadable as exc:  # never "nobody completed": a verdict needs the scores
+        raise UserError(f"không đọc được sổ điểm: {exc}", f"cannot read the gradebook: {exc}") from None
     holders = store.holders(course.id) if store is not None and store.has_schema() else {}
     verdicts = {e.username: e for e in evaluate(course, results, [lr.username for lr in learners], settings.timezone)}
     for learner in learners:

@@ -4,32 +4,24 @@ For every learner: completed or not, and exactly why not, in Vietnamese and Engl
 (graders.curriculum.CompletionRule) is: every required assignment submitted (if asked) and the sum of the
 scores over the required assignments at least `min_overall_percent` of their points. A submission that
 still waits for manual grading does not count as a score yet: its points are unknown, so the learner is
-"not yet", never "failed".
+"not yet", never "failed". Scores come from graders.scores, the one formula the portal shows too.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from graders.curriculum import Course
+from graders.scores import AssignmentScore, assignment_scores
 from hub.i18n import Text
 
 EPSILON = 1e-9  # 69.99999999 from float sums is 70
 
 
-@dataclass(frozen=True)
-class AssignmentResult:
-    assignment_id: str
-    score: float
-    max_score: float  # not used by the rule (course.yaml's points are)
-    submitted_at: datetime | None
-    needs_manual_grade: bool
+# The rule's input is the score every other part shows (graders.scores); the old name stays for callers.
+AssignmentResult = AssignmentScore
 
 
 @dataclass
@@ -112,74 +104,10 @@ def _local_date(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
-class GradebookMissing(LookupError):
-    """The course has no gradebook yet: nobody has been graded."""
-
-
-def read_results(course: Course, gradebook_url: str) -> dict[str, dict[str, AssignmentResult]]:
-    """Scores of every submission of the course's assignments, from nbgrader's gradebook.
-
-    A missing SQLite file means "nobody graded yet" and is not created (nbgrader's Gradebook would create
-    an empty one)."""
-    if gradebook_url.startswith("sqlite:///"):
-        path = Path(gradebook_url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            raise GradebookMissing(str(path))
-    _alembic_on_path()
-    from nbgrader.api import Gradebook
-
-    with Gradebook(gradebook_url, course_id=course.id) as gb:
-        return _results(gb, [a.id for a in course.assignments])
-
-
-def _results(gb: object, assignment_ids: list[str]) -> dict[str, dict[str, AssignmentResult]]:
-    """Every submission's score (nbgrader's Grade.score: manual over auto, plus extra credit, minus the
-    late penalty nbgrader records on SubmittedNotebook) and whether a grade still waits for a person.
-
-    Four plain table scans joined here in dictionaries: nbgrader's tables have no index on their foreign
-    keys, so the same join in SQL (as `Gradebook.submission_dicts` does) takes minutes at a year's size."""
-    from nbgrader.api import Assignment as NbAssignment
-    from nbgrader.api import Grade, SubmittedAssignment, SubmittedNotebook
-
-    db = gb.db
-    names = dict(db.query(NbAssignment.id, NbAssignment.name).filter(NbAssignment.name.in_(assignment_ids)))
-    subs: dict[str, list] = {}  # submission id -> [student, assignment, timestamp, score, pending, penalty]
-    for sub_id, assignment_id, student, timestamp in db.query(
-        SubmittedAssignment.id,
-        SubmittedAssignment.assignment_id,
-        SubmittedAssignment.student_id,
-        SubmittedAssignment.timestamp,
-    ):
-        if assignment_id in names:
-            subs[sub_id] = [student, names[assignment_id], timestamp, 0.0, False, 0.0]
-    notebook_sub: dict[str, str] = {}
-    for nb_id, sub_id, penalty in db.query(
-        SubmittedNotebook.id, SubmittedNotebook.assignment_id, SubmittedNotebook.late_submission_penalty
-    ):
-        if sub_id in subs:
-            notebook_sub[nb_id] = sub_id
-            subs[sub_id][5] += float(penalty or 0.0)
-    for nb_id, score, pending in db.query(Grade.notebook_id, Grade.score, Grade.needs_manual_grade):
-        sub = subs.get(notebook_sub.get(nb_id, ""))
-        if sub is not None:
-            sub[3] += float(score or 0.0)
-            sub[4] = sub[4] or bool(pending)
-    results: dict[str, dict[str, AssignmentResult]] = {}
-    for student, name, timestamp, score, pending, penalty in subs.values():
-        value = max(0.0, score - penalty)
-        results.setdefault(student, {})[name] = AssignmentResult(
-            assignment_id=name,
-            score=value if math.isfinite(value) else 0.0,
-            max_score=0.0,
-            submitted_at=timestamp,
-            needs_manual_grade=pending,
-        )
-    return results
-
-
-def _alembic_on_path() -> None:
-    """nbgrader runs the `alembic` executable by name when it creates a gradebook; make ours findable."""
-    bindir = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "")
-    if bindir not in path.split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + path
+def read_results(
+    course: Course, gradebook_url: str, usernames: Iterable[str] | None = None
+) -> dict[str, dict[str, AssignmentResult]]:
+    """Scores of the course's assignments submitted by `usernames` (None: every learner in the gradebook),
+    computed by graders.scores as the portal computes them. A missing gradebook raises GradebookMissing and
+    is not created."""
+    return assignment_scores(gradebook_url, usernames, [a.id for a in course.assignments])

@@ -3,9 +3,10 @@ Plain synchronous functions (run off the event loop by the handlers)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
@@ -14,6 +15,9 @@ from hub.services.exchange.models import DEFAULT_CLASS
 
 if TYPE_CHECKING:
     from graders.autograde.report import SubmissionResult
+    from graders.scores import AssignmentScore
+
+log = logging.getLogger("truongso.portal")
 
 
 def when(moment: datetime | None) -> str:
@@ -33,12 +37,14 @@ class LearnerRow:
     late: bool = False
     feedback: bool = False
     score: str = ""
+    pending: bool = False  # some of the score still waits for a person (graders.scores)
 
 
 @dataclass
 class ProgressCell:
     status: str  # "" (nothing), "submitted", "late", "graded"
     score: str = ""
+    pending: bool = False  # graded, but some of the score still waits for a person
 
 
 @dataclass
@@ -55,7 +61,7 @@ def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
     class_name = caller.learner_classes[course_id]
     released = {r.assignment_id for r in app.store.releases(course_id)}
     submissions = app.store.submissions(course_id, student=caller.name)
-    scores = gradebook_scores(app.settings.gradebook_url_for(course_id), [caller.name])
+    scores = gradebook_scores(app.settings.gradebook_url_for(course_id), [caller.name], released)
     rows = []
     for assignment in course.assignments:
         if assignment.id not in released:
@@ -71,8 +77,9 @@ def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
                 last.seconds_late > 0,
                 bool(feedback),
             )
-            if feedback and (caller.name, assignment.id) in scores:
-                row.score = scores[(caller.name, assignment.id)]
+            score = scores.get((caller.name, assignment.id))
+            if feedback and score is not None:
+                row.score, row.pending = score.shown(), score.needs_manual_grade
         rows.append(row)
     return rows
 
@@ -103,15 +110,16 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
     released = [r.assignment_id for r in app.store.releases(course_id)]
     latest = {(s.student, s.assignment_id): s for s, _ in app.store.submissions(course_id, latest_only=True)}
     usernames = [u for p in progress for u, _ in p.learners]
-    scores = gradebook_scores(app.settings.gradebook_url_for(course_id), usernames)
+    scores = gradebook_scores(app.settings.gradebook_url_for(course_id), usernames, released)
     for p in progress:
         for assignment_id in released:
             deadlines = app.store.deadlines(course_id, assignment_id)
             p.deadlines[assignment_id] = when(deadlines.get(p.name) or deadlines.get(DEFAULT_CLASS))
             for username, _ in p.learners:
                 submission = latest.get((username, assignment_id))
-                if (username, assignment_id) in scores:
-                    p.cells[(username, assignment_id)] = ProgressCell("graded", scores[(username, assignment_id)])
+                score = scores.get((username, assignment_id))
+                if score is not None:
+                    p.cells[(username, assignment_id)] = ProgressCell("graded", score.shown(), score.needs_manual_grade)
                 elif submission is not None:
                     p.cells[(username, assignment_id)] = ProgressCell(
                         "late" if submission.seconds_late else "submitted"
@@ -122,47 +130,27 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
     return progress, course_assignments
 
 
-def gradebook_scores(gradebook_url: str, usernames: list[str]) -> dict[tuple[str, str], str]:
-    """`score/max` (late penalty taken off) of every graded submission of these learners; empty when there
-    is no gradebook yet. Read with plain SQL, read-only: the formgrader owns the gradebook."""
-    if not usernames:
-        return {}
-    if gradebook_url.startswith("sqlite:///") and not Path(gradebook_url.removeprefix("sqlite:///")).exists():
-        return {}
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import SQLAlchemyError
+def gradebook_scores(
+    gradebook_url: str, usernames: list[str], assignment_ids: Iterable[str]
+) -> dict[tuple[str, str], AssignmentScore]:
+    """The graded submissions of these learners only, scored by graders.scores (nbgrader's formula, as the
+    certificates score them); empty when there is no gradebook yet. A gradebook that cannot be read is
+    logged and shown as "not graded" so that the page still opens (the formgrader owns the gradebook)."""
+    from graders.scores import GradebookMissing, GradebookUnreadable, assignment_scores
 
-    engine = create_engine(gradebook_url)
-    wanted = set(usernames)
     try:
-        with engine.connect() as conn:
-            notebooks = conn.execute(text(
-                "SELECT sa.student_id, a.name, sn.id, COALESCE(sn.late_submission_penalty, 0) "
-                "FROM submitted_assignment sa JOIN assignment a ON a.id = sa.assignment_id "
-                "JOIN submitted_notebook sn ON sn.assignment_id = sa.id"
-            )).all()  # fmt: skip
-            grades = conn.execute(text(
-                "SELECT g.notebook_id, COALESCE(g.manual_score, g.auto_score, 0), gc.max_score "
-                "FROM grade g JOIN grade_cells gc ON gc.id = g.cell_id"
-            )).all()  # fmt: skip
-    except SQLAlchemyError:
+        scores = assignment_scores(gradebook_url, usernames, assignment_ids)
+    except GradebookMissing:
         return {}
-    finally:
-        engine.dispose()
-    per_notebook: dict[str, list[float]] = {}
-    for notebook_id, score, maximum in grades:
-        totals = per_notebook.setdefault(notebook_id, [0.0, 0.0])
-        totals[0] += score or 0
-        totals[1] += maximum or 0
-    result: dict[tuple[str, str], list[float]] = {}
-    for student, assignment, notebook_id, penalty in notebooks:
-        if student not in wanted or notebook_id not in per_notebook:
-            continue
-        score, maximum = per_notebook[notebook_id]
-        totals = result.setdefault((student, assignment), [0.0, 0.0])
-        totals[0] += score - penalty
-        totals[1] += maximum
-    return {key: f"{max(0.0, s):g}/{m:g}" for key, (s, m) in result.items() if m}
+    except GradebookUnreadable as exc:
+        log.warning("gradebook %s unreadable: %s", gradebook_url.rsplit("@", 1)[-1], exc)
+        return {}
+    return {
+        (username, assignment): score
+        for username, mine in scores.items()
+        for assignment, score in mine.items()
+        if score.graded and score.max_score  # nothing to show as "x/0"
+    }
 
 
 @dataclass
