@@ -103,6 +103,24 @@ class HubSettings(HasTraits):
     idle_timeout_seconds = Integer(
         3600, help="Stop workspaces with no activity for this long (0 disables the idle culler)."
     ).tag(config=True)
+    exchange_quota_mb = Integer(
+        200,
+        help="Exchange storage of one learner, in MB: the compressed size of all their submission attempts, "
+        "every course together. A submission that would go over it is refused (HTTP 413) before anything is "
+        "written; earlier attempts are never deleted to make room. Raise it to let them submit again. 0: no limit.",
+    ).tag(config=True)
+    exchange_attempts_per_hour = Integer(
+        20,
+        help="Submission attempts one learner may make to one assignment in any 60 minutes; the next is refused "
+        "(HTTP 429, with the minutes to wait) until the oldest leaves the hour. 0: no limit.",
+    ).tag(config=True)
+
+    @validate("exchange_quota_mb", "exchange_attempts_per_hour")
+    def _exchange_limit_not_negative(self, proposal: dict) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(f"{proposal['trait'].name} cannot be negative (0 means no limit)")
+        return proposal["value"]
+
     workspace_image = Unicode(
         "truongso/workspace:latest", help="The learner workspace image (built by `truongso images build`)."
     ).tag(config=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.abc import ExchangeCollect as ABCCollect
+from nbgrader.exchange.abc import ExchangeError
 from nbgrader.exchange.abc import ExchangeReleaseAssignment as ABCReleaseAssignment
 from nbgrader.exchange.abc import ExchangeReleaseFeedback as ABCReleaseFeedback
 from nbgrader.utils import parse_utc
@@ -64,7 +65,12 @@ class ExchangeReleaseAssignment(Exchange, ABCReleaseAssignment):
 class ExchangeCollect(Exchange, ABCCollect):
     """The newest submission of each learner into submitted/<student>/<assignment>/, with the server's
     timestamp; their class deadline goes into the gradebook as an extension, so nbgrader's late-penalty
-    step measures each learner against their own class's deadline."""
+    step measures each learner against their own class's deadline.
+
+    One learner's submission that cannot be collected (an archive the checks refuse, a download that fails,
+    a file that cannot be written) is named with its reason and skipped: everyone else is still collected,
+    their previous copy (if any) stays as it was, and the command ends with the list of those skipped
+    (exit status 1, so that a script notices)."""
 
     def init_src(self) -> None:
         course_id = self.require_course()
@@ -76,9 +82,21 @@ class ExchangeCollect(Exchange, ABCCollect):
         if not self.records:
             self.log.warning("Chưa có bài nộp / no submissions of %s to collect", self.coursedir.assignment_id)
             return
+        skipped: list[str] = []
         for record in self.records:
-            self._collect(record)
+            try:
+                self._collect(record)
+            except (ArchiveError, ExchangeError, OSError) as exc:
+                reason = f"{exc.vi} / {exc.en}" if isinstance(exc, ArchiveError) else str(exc)
+                self.log.error("Không thu được bài của %s / could not collect the submission of %s (%s): %s",
+                               record["student"], record["student"], record["timestamp"], reason)  # fmt: skip
+                skipped.append(f"{record['student']} ({record['timestamp']}): {reason}")
         self._record_deadlines()
+        if skipped:
+            self.fail(
+                f"Đã thu các bài khác, nhưng không thu được {len(skipped)} bài / collected the others, but not "
+                f"{len(skipped)} submission(s):\n  " + "\n  ".join(skipped)
+            )
 
     def _collect(self, record: dict) -> None:
         student, assignment_id = record["student"], record["assignment_id"]
@@ -96,9 +114,10 @@ class ExchangeCollect(Exchange, ABCCollect):
         shutil.rmtree(staging, ignore_errors=True)
         try:
             extract_archive(data, staging, self.limits)
-        except ArchiveError as exc:
-            self.fail_archive(exc)
-        (staging / "timestamp.txt").write_text(record["timestamp"])
+            (staging / "timestamp.txt").write_text(record["timestamp"])
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # the previous copy (if any) stays untouched
+            raise
         if dest.exists():
             shutil.rmtree(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubAuth
@@ -17,10 +23,32 @@ from hub.directory.models import Person
 from hub.services import load_service_settings
 from hub.services.exchange import handlers as h
 from hub.services.exchange.access import AccessResolver
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore
+from hub.services.exchange.store import MIGRATIONS, ExchangeStore, SubmitPolicy
 from hub.settings import HubSettings
 
 log = logging.getLogger("truongso.exchange")
+# Archive checks that may run at once: each holds up to one file's content (20 MB) and its parsed notebook,
+# and the machine has two cores. Others wait their turn; the event loop keeps answering meanwhile.
+ARCHIVE_CHECKS = 2
+# Until prepare() has authenticated the caller, no request may send more than this (handlers.SMALL_BODY).
+UNAUTHENTICATED_BODY = h.SMALL_BODY
+# A 25 MB upload over a slow provincial link (30 KB/s) takes about 14 minutes.
+BODY_TIMEOUT_SECONDS = 15 * 60
+
+
+class KeyedLocks:
+    """One asyncio lock per key (a learner), forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
 
 
 class ExchangeApp:
@@ -29,10 +57,24 @@ class ExchangeApp:
         self.directory = Directory(settings.db_url)
         upgrade_schema(self.directory.engine, MIGRATIONS)
         self.store = ExchangeStore(self.directory, settings.data_path / "exchange" / "blobs")
+        self.incoming_dir: Path = settings.data_path / "exchange" / "incoming"  # uploads being received
+        self.incoming_dir.mkdir(parents=True, exist_ok=True)
         self.courses = {c.id: c for c in load_courses()}
         self.limits = Limits()
+        self.archive_checks = asyncio.Semaphore(ARCHIVE_CHECKS)
+        self.learner_locks = KeyedLocks()
         self.hub_auth = HubAuth(api_url=api_url, api_token=api_token, cache_max_age=60)
         self.access = AccessResolver(api_url, api_token, self.directory, set(self.courses))
+
+    def submit_policy(self, close_after: timedelta | None) -> SubmitPolicy:
+        """The course's closing rule with the hub's storage and rate limits (0 in the settings: none)."""
+        quota_mb = self.settings.exchange_quota_mb
+        per_hour = self.settings.exchange_attempts_per_hour
+        return SubmitPolicy(
+            close_after=close_after,
+            max_bytes_per_learner=quota_mb * 1024 * 1024 if quota_mb else None,
+            max_attempts_per_hour=per_hour or None,
+        )
 
     def full_names(self, usernames: list[str]) -> dict[str, str]:
         with self.directory.session() as s:
@@ -62,8 +104,11 @@ def main() -> None:
     app = ExchangeApp(settings, os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/exchange/")
-    # Bodies above the archive limit still get a readable 413 from the handler, up to this hard stop.
-    server = HTTPServer(app.web_app(prefix), max_body_size=app.limits.max_archive_bytes * 3, xheaders=True)
+    # Every handler streams its body and raises this limit only after authenticating the caller, and only on
+    # the upload routes (handlers.ApiHandler.prepare); anything else never gets to send more than this.
+    server = HTTPServer(
+        app.web_app(prefix), max_body_size=UNAUTHENTICATED_BODY, body_timeout=BODY_TIMEOUT_SECONDS, xheaders=True
+    )
     server.listen(url.port, url.hostname)
     log.info("exchange listening on %s%s", url.geturl(), prefix)
     ioloop.IOLoop.current().start()

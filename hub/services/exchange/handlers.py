@@ -4,11 +4,17 @@ Every handler learns who is calling from the hub (`Caller`), and checks the cour
 learners see and submit to the courses of their classes; instructors (and the course's formgrader service)
 release, collect and give feedback in their courses. A student id in a request is only ever compared with
 the caller — a mismatch is refused, nothing is written.
+
+Request bodies are streamed (tornado's `stream_request_body`): the caller is authenticated from the headers
+alone, before any of the body is read, and only then is the body allowed to be as large as the route needs
+(an archive on the upload routes, a small JSON document elsewhere). Uploads go to a spooled temporary file,
+and archives are checked off the event loop, at most `ARCHIVE_CHECKS` at a time.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +25,12 @@ from graders.exchange.archive import ArchiveError, Limits, inspect_archive, read
 from hub.blocking import run_blocking
 from hub.services.exchange.access import Caller
 from hub.services.exchange.models import DEFAULT_CLASS, Submission
-from hub.services.exchange.store import Refused, SubmitPolicy
+from hub.services.exchange.store import RateLimited, Refused
 
 STUDENT_HEADER = "X-Nbgrader-Student"
+SMALL_BODY = 64 * 1024  # every route that takes no archive (deadlines are a few bytes of JSON)
+SPOOL_IN_MEMORY = 1024 * 1024  # larger uploads wait on disk, not in memory, until they are checked
+DRAIN_FACTOR = 2  # an authenticated body up to twice its route's limit is read and dropped to answer 413
 
 
 def _error(status: int, vi: str, en: str) -> web.HTTPError:
@@ -30,17 +39,26 @@ def _error(status: int, vi: str, en: str) -> web.HTTPError:
     return error
 
 
+@web.stream_request_body
 class ApiHandler(HubAuthenticated, web.RequestHandler):
     """Token-only (no cookies, so no XSRF surface), JSON errors in both languages."""
+
+    upload_methods: tuple[str, ...] = ()  # methods of this route whose body is an archive
 
     def initialize(self, app: Any) -> None:
         self.app = app
         self.hub_auth = app.hub_auth
+        self.body_size = 0
+        self.body_too_large = False
+        self._small_body: list[bytes] = []
+        self._upload: Any = None  # SpooledTemporaryFile of an upload route
 
     def check_xsrf_cookie(self) -> None:
         return None  # only Authorization headers are accepted, never cookies
 
     async def prepare(self) -> None:
+        # Runs once the headers are in and before any of the body is read (stream_request_body): an
+        # unauthenticated request is answered and its connection closed without its body being read.
         model = await self.hub_auth.get_user(self, sync=False)
         if model:
             try:
@@ -51,14 +69,49 @@ class ApiHandler(HubAuthenticated, web.RequestHandler):
         if not model:
             raise _error(403, "cần đăng nhập qua hub (token không hợp lệ)", "a valid hub token is required")
         self.caller: Caller = await self.app.access.resolve(model)
+        # An authenticated caller's body a little over the limit is read and dropped (data_received), so that
+        # ordinary HTTP clients, which send the whole body before reading the answer, get the 413 and its
+        # reason rather than a reset connection; one announced beyond that is refused unread.
+        limit = self.body_limit()
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > DRAIN_FACTOR * limit:
+            raise _body_too_large(limit)
+        # a chunked body (no length): tornado closes the connection once it passes this
+        self.request.connection.set_max_body_size(DRAIN_FACTOR * limit)  # type: ignore[union-attr]
+        if self.request.method in self.upload_methods:
+            self._upload = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.app.incoming_dir)
+
+    def body_limit(self) -> int:
+        limits: Limits = self.app.limits
+        return limits.max_archive_bytes if self.request.method in self.upload_methods else SMALL_BODY
+
+    def data_received(self, chunk: bytes) -> None:
+        self.body_size += len(chunk)
+        if self.body_size > self.body_limit():
+            self.body_too_large = True  # answered with 413 once the body is in; none of it is kept
+        elif self._upload is not None:
+            self._upload.write(chunk)
+        else:
+            self._small_body.append(chunk)
+
+    def body_bytes(self) -> bytes:
+        """The body of a route that takes no archive (at most SMALL_BODY bytes)."""
+        if self.body_too_large:
+            raise _body_too_large(self.body_limit())
+        return b"".join(self._small_body)
+
+    def on_finish(self) -> None:
+        if self._upload is not None:
+            self._upload.close()  # a spooled file on disk is deleted when closed
+
+    def on_connection_close(self) -> None:
+        self.on_finish()
+        super().on_connection_close()
 
     def _handle_request_exception(self, e: BaseException) -> None:
-        # The store and the archive checks refuse with their own exceptions: give them their HTTP status.
-        if isinstance(e, Refused):
+        # The store and the archive checks refuse with their own exceptions, which carry their HTTP status.
+        if isinstance(e, Refused | ArchiveError):
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
-        elif isinstance(e, ArchiveError):
-            status = 413 if "too large" in e.en or "too many" in e.en else 400
-            self.send_error(status, exc_info=(type(e), e, e.__traceback__))
         else:
             super()._handle_request_exception(e)
 
@@ -67,6 +120,8 @@ class ApiHandler(HubAuthenticated, web.RequestHandler):
         body: dict[str, Any] = {"status": status_code}
         if isinstance(exc, Refused | ArchiveError):
             body.update(vi=exc.vi, en=exc.en)
+            if isinstance(exc, RateLimited):  # here, not before send_error: it clears the headers
+                self.set_header("Retry-After", str(exc.retry_after))
         elif getattr(exc, "bilingual", None):
             body.update(exc.bilingual)
         else:
@@ -117,12 +172,18 @@ class ApiHandler(HubAuthenticated, web.RequestHandler):
                 f"you are {self.caller.name} and cannot act as {claimed[:64]}",
             )
 
-    def body_archive(self, validate_notebooks: bool = True) -> tuple[bytes, list[str]]:
-        data = self.request.body
-        limits: Limits = self.app.limits
-        if not data:
+    def require_body(self) -> None:
+        if self.body_too_large:
+            raise _body_too_large(self.body_limit())
+        if not self.body_size:
             raise _error(400, "thiếu nội dung gửi lên", "the request has no body")
-        info = inspect_archive(data, limits, validate_notebooks=validate_notebooks)
+
+    async def body_archive(self, validate_notebooks: bool = True) -> tuple[bytes, list[str]]:
+        """The uploaded archive, checked (off the event loop, a few at a time), and its top-level notebooks."""
+        self.require_body()
+        async with self.app.archive_checks:
+            info = await run_blocking(inspect_archive, self._upload, self.app.limits, validate_notebooks)
+            data = await run_blocking(_read_all, self._upload)
         return data, info.notebooks
 
 
@@ -178,11 +239,13 @@ class AssignmentsHandler(ApiHandler):
 
 
 class AssignmentHandler(ApiHandler):
+    upload_methods = ("PUT",)
+
     async def put(self, course_id: str, assignment_id: str) -> None:
         """Release (instructors). Body: .tar.gz of release/<assignment>/. ?force=1 replaces."""
         self.must_teach(course_id)
         self.assignment(course_id, assignment_id)
-        data, notebooks = self.body_archive()
+        data, notebooks = await self.body_archive()
         if not notebooks:
             raise _error(400, "bài phát hành không có sổ tay .ipynb nào", "the release contains no notebook")
         due = _parse_due(self.get_argument("due", ""))
@@ -217,6 +280,8 @@ class ReleaseArchiveHandler(ApiHandler):
 
 
 class SubmissionsHandler(ApiHandler):
+    upload_methods = ("POST",)
+
     async def post(self, course_id: str, assignment_id: str) -> None:
         """Submit (learners of the course). The caller is the student; a different claim is refused."""
         self.course(course_id)
@@ -225,14 +290,19 @@ class SubmissionsHandler(ApiHandler):
         if class_name is None:
             raise _error(403, "chỉ học viên của khoá học mới nộp bài được", "only the course's learners can submit")
         self.assignment(course_id, assignment_id)
-        data, notebooks = self.body_archive()
-        if not notebooks:
-            raise _error(400, "bài nộp không có sổ tay .ipynb nào", "the submission contains no notebook")
+        self.require_body()
         close = self.app.courses[course_id].late_policy.close_after_days
-        policy = SubmitPolicy(close_after=None if close is None else _days(close))
-        row = await run_blocking(
-            self.app.store.submit, course_id, assignment_id, self.caller.name, class_name, data, notebooks, policy
-        )
+        policy = self.app.submit_policy(close_after=None if close is None else _days(close))
+        store, student = self.app.store, self.caller.name
+        # One submission of a learner at a time, so that two parallel uploads cannot both fit in the quota.
+        async with self.app.learner_locks.hold(student):
+            # release, quota and rate first: a refused attempt costs no archive check and writes nothing
+            await run_blocking(store.check_quota, course_id, assignment_id, student, self.body_size, policy)
+            data, notebooks = await self.body_archive()
+            if not notebooks:
+                raise _error(400, "bài nộp không có sổ tay .ipynb nào", "the submission contains no notebook")
+            row = await run_blocking(store.submit, course_id, assignment_id, student, class_name, data, notebooks,
+                                     policy)  # fmt: skip
         self.set_status(201)
         self.send_json(submission_json(row, [], with_student=False))
 
@@ -280,18 +350,15 @@ class SubmissionArchiveHandler(SubmissionMixin):
 
 
 class FeedbackHandler(SubmissionMixin):
+    upload_methods = ("POST",)
+
     async def post(self, submission_id: str) -> None:
         """Instructors release feedback: a .tar.gz of <notebook>.html files for one submission."""
         row = await self.own_or_taught(submission_id)
         self.must_teach(row.course_id)
-        data, _ = self.body_archive(validate_notebooks=False)
-        files = {}
-        for name, content in read_members(data, self.app.limits):
-            if "/" in name or not name.endswith(".html"):
-                raise _error(
-                    400, f"nhận xét phải là tệp .html: {name[:80]!r}", f"feedback must be .html files: {name[:80]!r}"
-                )
-            files[name] = content
+        self.require_body()
+        async with self.app.archive_checks:
+            files = await run_blocking(_feedback_files, self._upload, self.app.limits)
         count = await run_blocking(self.app.store.put_feedback, submission_id, files, self.caller.name)
         self.set_status(201)
         self.send_json({"submission": submission_id, "files": count})
@@ -316,7 +383,7 @@ class DeadlineHandler(ApiHandler):
             if not (self.caller.admin or self.caller.kind == "service" or class_name in self.caller.instructor_classes):
                 raise _error(403, "bạn không dạy lớp này", "you do not teach this class")
         try:
-            due = _parse_due(json.loads(self.request.body or b"{}").get("due", ""))
+            due = _parse_due(json.loads(self.body_bytes() or b"{}").get("due", ""))
         except (ValueError, AttributeError):
             raise _error(400, 'nội dung phải là JSON {"due": ...}', 'the body must be JSON {"due": ...}') from None
         if due is None:
@@ -347,3 +414,24 @@ def _parse_due(value: str) -> datetime | None:
 
 def _days(days: float) -> timedelta:
     return timedelta(days=days)
+
+
+def _body_too_large(limit: int) -> web.HTTPError:
+    most = f"{limit / (1024 * 1024):.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return _error(413, f"nội dung gửi lên quá lớn (tối đa {most})", f"the request body is too large (at most {most})")
+
+
+def _read_all(upload: Any) -> bytes:
+    upload.seek(0)
+    return upload.read()
+
+
+def _feedback_files(upload: Any, limits: Limits) -> dict[str, bytes]:
+    files = {}
+    for name, content in read_members(upload, limits):
+        if "/" in name or not name.endswith(".html"):
+            raise _error(
+                400, f"nhận xét phải là tệp .html: {name[:80]!r}", f"feedback must be .html files: {name[:80]!r}"
+            )
+        files[name] = content
+    return files

@@ -32,9 +32,19 @@ class Refused(Exception):
         super().__init__(f"{vi} / {en}")
 
 
+class RateLimited(Refused):
+    """Too many attempts in the last hour; `retry_after` is the seconds until the next one is accepted."""
+
+    def __init__(self, retry_after: int, vi: str, en: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(429, vi, en)
+
+
 @dataclass(frozen=True)
 class SubmitPolicy:
     close_after: timedelta | None = None  # refuse this long after the deadline
+    max_bytes_per_learner: int | None = None  # all of one learner's attempts, every course (None: no limit)
+    max_attempts_per_hour: int | None = None  # one learner, one assignment, any 60 minutes (None: no limit)
 
 
 class ExchangeStore:
@@ -146,6 +156,7 @@ class ExchangeStore:
                 f"đã hết hạn nộp bài {assignment_id} (hạn {show(due)}, đã đóng)",
                 f"submissions for {assignment_id} are closed (deadline {show(due)})",
             )
+        self.check_quota(course_id, assignment_id, student, len(data), policy, now)  # before any blob is written
         digest = self.blobs.put(data)
         with self.directory.session() as s:
             if self._release(s, course_id, assignment_id) is None:
@@ -164,6 +175,58 @@ class ExchangeStore:
             s.add(submission)
             s.flush()
             return submission
+
+    def check_quota(
+        self,
+        course_id: str,
+        assignment_id: str,
+        student: str,
+        size: int,
+        policy: SubmitPolicy,
+        now: datetime | None = None,
+    ) -> None:
+        """Refuse an attempt before anything is written: the assignment must be released, the learner's
+        attempts must leave room for `size` bytes, and the hour's attempts must be under the rate.
+
+        Nothing is ever deleted to make room: every attempt stays (they are the record of what was submitted
+        when); the learner submits something smaller, or an admin raises `exchange_quota_mb`."""
+        now = to_utc(now or self.clock())
+        with self.directory.session() as s:
+            if self._release(s, course_id, assignment_id) is None:
+                raise _unknown_assignment(assignment_id)
+            rows = (
+                s.query(Submission.course_id, Submission.assignment_id, Submission.submitted_at, Submission.size)
+                .filter_by(student=student)
+                .all()
+            )
+        limit = policy.max_bytes_per_learner
+        used = sum(row.size for row in rows)
+        if limit is not None and used + size > limit:
+            raise Refused(
+                413,
+                f"hết dung lượng nộp bài: các lần nộp trước đã dùng {_mb(used)} trên {_mb(limit)}, lần này thêm "
+                f"{_mb(size)}. Các bài đã nộp vẫn được giữ nguyên. Hãy bỏ bớt tệp lớn (dữ liệu, hình) khỏi thư mục "
+                "bài rồi nộp lại, hoặc nhờ quản trị tăng hạn mức",
+                f"exchange storage quota reached: your earlier attempts use {_mb(used)} of {_mb(limit)} and this one "
+                f"adds {_mb(size)}. Your earlier submissions are all kept. Remove large files (data, images) from "
+                "the assignment folder and submit again, or ask an administrator to raise the quota",
+            )
+        per_hour = policy.max_attempts_per_hour
+        hour_ago = now - timedelta(hours=1)
+        recent = sorted(
+            to_utc(r.submitted_at) for r in rows
+            if (r.course_id, r.assignment_id) == (course_id, assignment_id) and to_utc(r.submitted_at) > hour_ago
+        )  # fmt: skip
+        if per_hour is not None and len(recent) >= per_hour:
+            wait = max(1, int((recent[-per_hour] - hour_ago).total_seconds()) + 1)
+            minutes = -(-wait // 60)
+            raise RateLimited(
+                wait,
+                f"bạn đã nộp bài {assignment_id} {len(recent)} lần trong một giờ qua (tối đa {per_hour}); "
+                f"hãy nộp lại sau {minutes} phút. Các lần nộp trước vẫn được giữ nguyên",
+                f"you submitted {assignment_id} {len(recent)} times in the last hour (at most {per_hour}); "
+                f"submit again in {minutes} min. Your earlier attempts are all kept",
+            )
 
     def submissions(
         self, course_id: str, assignment_id: str | None = None, student: str | None = None, latest_only: bool = False
@@ -220,6 +283,10 @@ class ExchangeStore:
                 info.size, info.mode = len(content), 0o644
                 tar.addfile(info, io.BytesIO(content))
         return buffer.getvalue()
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _unknown_assignment(assignment_id: str) -> Refused:
