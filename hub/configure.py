@@ -52,6 +52,9 @@ def apply_spawner(settings: HubSettings, c: Config) -> None:
     from hub.spawner import refuse_user_options
 
     c.Spawner.apply_user_options = refuse_user_options
+    # A learner's own ~/.jupyter (or ~/.config/jupyter) config must not change their server's behaviour
+    # (e.g. turn off XSRF checks, load another exchange): jupyterhub-singleuser then reads no config from $HOME.
+    c.Spawner.disable_user_config = True
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90
@@ -71,7 +74,10 @@ def apply_local_spawner(settings: HubSettings, c: Config) -> None:
     # The hub may run as root here; Jupyter refuses root unless told, and these processes are not isolated anyway.
     c.Spawner.args = ["--ServerApp.allow_root=True"]
     c.JupyterHub.cleanup_servers = True  # child processes: stop them with the hub rather than orphan them
-    c.Spawner.environment = {"TRUONGSO_DATA_DIR": str(settings.data_path)}  # how `truongso down` finds them
+    c.Spawner.environment = {
+        "TRUONGSO_DATA_DIR": str(settings.data_path),  # how `truongso down` finds them
+        "PYTHONNOUSERSITE": "1",  # no ~/.local packages in the server (as in Docker workspaces)
+    }
 
 
 # What a workspace's own token ($JUPYTERHUB_API_TOKEN) may do, before services add theirs.

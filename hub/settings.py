@@ -133,6 +133,15 @@ class HubSettings(HasTraits):
     mem_limit = Unicode("2G", help="Memory limit of one learner workspace (docker).").tag(config=True)
     cpu_limit = Float(1.0, help="CPU limit of one learner workspace, in cores (docker).").tag(config=True)
     pids_limit = Integer(256, help="Process limit of one learner workspace (docker).").tag(config=True)
+    workspace_disk_limit = Unicode(
+        "2G",
+        help="Size of each learner's home disk (docker): an ext4 image per learner, so a full home is 'no space "
+        "left' for that learner only, never a full host disk. Raising it grows disks at their next start; they "
+        "never shrink. 0: no limit for new learners (not recommended).",
+    ).tag(config=True)
+    workspace_disk_dir = Unicode(
+        help="Where learners' disk images live and are mounted (default: <data_dir>/homes)."
+    ).tag(config=True)
 
     @default("db_url")
     def _default_db_url(self) -> str:
@@ -159,6 +168,28 @@ class HubSettings(HasTraits):
     @default("workspace_network")
     def _default_workspace_network(self) -> str:
         return f"{self.docker_prefix}-workspaces"
+
+    @default("workspace_disk_dir")
+    def _default_workspace_disk_dir(self) -> str:
+        return str(self.data_path / "homes")
+
+    @validate("workspace_disk_limit")
+    def _valid_disk_limit(self, proposal: dict) -> str:
+        from hub.storage import MIN_DISK, parse_size
+
+        try:
+            size = parse_size(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"workspace_disk_limit: {exc}") from None
+        if 0 < size < MIN_DISK:
+            raise TraitError(f"workspace_disk_limit must be 0 or at least {MIN_DISK >> 20}M")
+        return proposal["value"].strip()
+
+    @property
+    def workspace_disk_bytes(self) -> int:
+        from hub.storage import parse_size
+
+        return parse_size(self.workspace_disk_limit)
 
     @validate("docker_prefix")
     def _valid_prefix(self, proposal: dict) -> str:

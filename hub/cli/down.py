@@ -121,3 +121,6 @@ def _remove_workspaces(data_dir: Path) -> None:
         all=True, filters={"label": f"org.truongso.prefix={settings.docker_prefix}"}
     ):
         container.remove(force=True)
+    from hub.storage import release_all
+
+    release_all(Path(settings.workspace_disk_dir))  # learners' disks no container uses: unmounted (hub.storage)

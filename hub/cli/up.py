@@ -199,11 +199,20 @@ def protect_host(settings: HubSettings, secrets: HubSecrets) -> None:
 
     from hub.configure import workspace_ports
     from hub.network import ensure_host_firewall, ensure_workspace_network
+    from hub.storage import check_disk_support
 
     network = ensure_workspace_network(docker.from_env(), settings.workspace_network, settings.docker_prefix)
-    warning = ensure_host_firewall(network, settings.docker_prefix, workspace_ports(settings, secrets))
-    if warning:
-        print(f"CẢNH BÁO / WARNING: {warning}", file=sys.stderr, flush=True)
+    # Fail closed: no firewall, no Docker workspaces (UserError says how to fix it).
+    ensure_host_firewall(network, settings.docker_prefix, workspace_ports(settings, secrets))
+    if settings.workspace_disk_bytes:
+        check_disk_support(Path(settings.workspace_disk_dir))
+    else:
+        print(
+            "CẢNH BÁO: workspace_disk_limit = 0, học viên mới không bị giới hạn dung lượng lưu trữ / "
+            "WARNING: workspace_disk_limit = 0, new learners' storage is unlimited",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def resolve_spawner(choice: str, image: str) -> str:

@@ -62,8 +62,14 @@ def test_workspace_runs_our_image_safely(docker_hub: Hub, docker_client, docker_
     assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"][0]
     assert host["Memory"] == MEM_LIMIT_MB * 1024 * 1024 and host["PidsLimit"] == PIDS_LIMIT
     assert host["NanoCpus"] or host["CpuQuota"]
-    out = learner.run_code("import os; print(os.getuid(), os.getcwd())")
-    assert out["stdout"].split() == ["1000", "/home/hocvien"]
+    assert host["ReadonlyRootfs"] is True and "/tmp" in host["Tmpfs"]
+    # No IPv6 anywhere: the network has none and the container has it switched off, so nothing can go
+    # around the (IPv4) host firewall.
+    network = docker_client.networks.get(f"{docker_prefix}-workspaces")
+    assert network.attrs["EnableIPv6"] is False
+    assert host["Sysctls"]["net.ipv6.conf.all.disable_ipv6"] == "1"
+    out = learner.run_code("import os; print(os.getuid(), os.getcwd(), repr(open('/proc/net/if_inet6').read()))")
+    assert out["stdout"].split() == ["1000", "/home/hocvien", "''"]
 
 
 def test_plot_comes_back_and_work_survives_a_new_container(docker_hub: Hub, docker_client, docker_prefix) -> None:
@@ -117,6 +123,7 @@ def test_learners_cannot_see_or_reach_each_other(docker_hub: Hub, docker_client,
         listener.listen()
         host_port = listener.getsockname()[1]
         hub_port = int(docker_hub.settings()["hub_port"])
+        exchange_port = int(docker_hub.settings()["service_ports"]["exchange"])
         probe = f"""
 import glob, socket
 def reach(host, port):
@@ -127,15 +134,16 @@ def reach(host, port):
         return type(e).__name__
     finally:
         s.close()
-print(reach("{other_ip}", 8888), reach("{gateway}", {host_port}), reach("{gateway}", {hub_port}))
+print(reach("{other_ip}", 8888), reach("{gateway}", {host_port}), reach("{gateway}", {hub_port}),
+      reach("{gateway}", {exchange_port}))
 print(sorted(glob.glob('/home/*')), glob.glob('/home/**/bi-mat.txt', recursive=True))
 print(open('/proc/mounts').read().count('{docker_prefix}'))
 """
         out = one.run_code(probe)
     assert out["error"] is None, out
     lines = out["stdout"].splitlines()
-    other_server, host_other_port, hub_api = lines[0].split()
-    assert other_server != "open" and host_other_port != "open" and hub_api == "open"
+    other_server, host_other_port, hub_api, exchange = lines[0].split()
+    assert other_server != "open" and host_other_port != "open" and hub_api == "open" and exchange == "open"
     assert lines[1] == "['/home/hocvien'] []"
     # the hub will not route one learner to the other's server either
     assert one.http.get(one.server_url("hocvien2") + "api/contents", timeout=30).status_code == 403
@@ -261,3 +269,87 @@ def test_running_container_the_hub_lost_track_of(
     learner = login_and_start(docker_hub, "hocvien3")
     assert learner.run_code("print(6 * 7)")["stdout"].strip() == "42"
     assert container_of(docker_client, docker_prefix, "hocvien3").id != stranger.id
+
+
+PLANT = """
+import pathlib
+home = pathlib.Path.home()
+(home / "da-nap").mkdir(exist_ok=True)
+config = (
+    "import pathlib, os\\n"
+    "pathlib.Path.home().joinpath('da-nap', 'cau-hinh-' + str(os.getpid())).touch()\\n"
+    "c.FileContentsManager.allow_hidden = True\\n"
+)
+for folder in (".jupyter", ".config/jupyter"):  # ~/.config/jupyter: the image sets JUPYTER_PLATFORM_DIRS=1
+    (home / folder).mkdir(parents=True, exist_ok=True)
+    (home / folder / "jupyter_server_config.py").write_text(config)
+site = home / ".local/lib/python3.11/site-packages"
+site.mkdir(parents=True, exist_ok=True)
+touch = "import pathlib; pathlib.Path.home().joinpath('da-nap', {!r}).touch()"
+(site / "usercustomize.py").write_text(touch.format("usercustomize"))
+(site / "truongso-test.pth").write_text(touch.format("pth"))
+"""
+
+
+def test_a_learners_own_config_and_packages_do_not_change_the_server(
+    docker_hub: Hub, docker_client, docker_prefix
+) -> None:
+    learner = login_and_start(docker_hub, "hocvien3")
+    assert learner.run_code(PLANT)["error"] is None
+    container = container_of(docker_client, docker_prefix, "hocvien3")
+    # the plant works: a Jupyter server as it starts by default (no disable_user_config) runs that config
+    control = container.exec_run(
+        ["python", "-c", "from jupyter_server.serverapp import ServerApp as A; a = A(); a.load_config_file(); "
+         "print(a.config.FileContentsManager.allow_hidden)"],
+        user="1000", environment={"JUPYTERHUB_DISABLE_USER_CONFIG": ""},
+    )  # fmt: skip
+    assert control.output.decode().split()[-1] == "True", control.output
+    assert learner.run_code("import os, shutil; shutil.rmtree('da-nap'); os.mkdir('da-nap')")["error"] is None
+
+    assert learner.api("DELETE", "/users/hocvien3/server").status_code in (202, 204)
+    wait_for(lambda: not docker_client.containers.list(all=True, filters={"name": f"{docker_prefix}-ws-hocvien3"}))
+    learner.start_server()
+    assert learner.open_server().status_code == 200
+    env = container_of(docker_client, docker_prefix, "hocvien3").attrs["Config"]["Env"]
+    assert "JUPYTERHUB_DISABLE_USER_CONFIG=1" in env and "PYTHONNOUSERSITE=1" in env
+    listing = learner.server_api("GET", "api/contents").json()["content"]
+    assert not [f["name"] for f in listing if f["name"].startswith(".")]  # allow_hidden stayed off
+    out = learner.run_code("import os, sys; print(sorted(os.listdir('da-nap')), 'usercustomize' in sys.modules)")
+    assert out["stdout"].split() == ["[]", "False"], out  # neither the server nor the kernel loaded them
+    learner.run_code("import shutil; [shutil.rmtree(p, True) for p in ('.jupyter', '.config/jupyter', '.local')]")
+
+
+@pytest.mark.parametrize("how", ["chain deleted", "chain flushed"])
+def test_no_workspace_starts_without_the_firewall(docker_hub: Hub, docker_client, docker_prefix, how: str) -> None:
+    """Fail closed: the firewall disappears behind the hub's back (a firewall reload, `iptables -F`); the next
+    start is refused with a message and nothing runs; put back, starts work again."""
+    import subprocess
+
+    from hub.configure import workspace_ports
+    from hub.keys import HubSecrets
+    from hub.network import ensure_host_firewall, firewall_chain, remove_host_firewall, workspace_network
+    from hub.settings import HubSettings
+
+    session = HubSession(docker_hub.url)
+    assert session.login("hocvien3", docker_hub.accounts["hocvien3"]).status_code == 200
+    session.api("DELETE", "/users/hocvien3/server")
+    wait_for(lambda: not docker_client.containers.list(all=True, filters={"name": f"{docker_prefix}-ws-hocvien3"}))
+    wait_for(lambda: not session.api("GET", "/users/hocvien3").json()["servers"])
+    network = workspace_network(docker_client.networks.get(f"{docker_prefix}-workspaces").attrs)
+    if how == "chain deleted":
+        remove_host_firewall(network, docker_prefix)
+    else:
+        subprocess.run(["iptables", "-w", "-F", firewall_chain(docker_prefix)], check=True)
+    try:
+        refused = session.api("POST", "/users/hocvien3/server")
+        assert refused.status_code == 503, refused.text
+        message = refused.json()["message"]
+        assert "bảo vệ" in message and "protection" in message and message.index("bảo vệ") < message.index("protection")
+        assert not docker_client.containers.list(all=True, filters={"name": f"{docker_prefix}-ws-hocvien3"})
+        assert "restart `truongso up` to put the firewall back" in docker_hub.log()
+    finally:
+        settings = HubSettings.from_run_file(docker_hub.data_dir)
+        ensure_host_firewall(network, docker_prefix, workspace_ports(settings, HubSecrets.ensure(docker_hub.data_dir)))
+    wait_for(lambda: not session.api("GET", "/users/hocvien3").json()["pending"])
+    session.start_server()
+    assert session.open_server().status_code == 200
