@@ -96,6 +96,11 @@ def remove_docker_resources(client: object, prefix: str) -> None:
         remove_host_firewall(WorkspaceNetwork(network.name, config["Subnet"], config["Gateway"]), hub_prefix)
         network.remove()
     for volume in client.volumes.list(filters={"name": f"{prefix}-"}):
+        device = (volume.attrs.get("Options") or {}).get("device")
+        if device:  # a learner's disk (hub.storage: <disk_dir>/mnt/<user>/home) a crashed hub left mounted
+            from hub.storage import release_all
+
+            release_all(Path(device).parents[2])
         try:
             volume.remove(force=True)
         except DockerException:
