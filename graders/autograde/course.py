@@ -1,9 +1,9 @@
 """A course directory as the autograder sees it: nbgrader's config, paths, preprocessor lists, settings.
 
-Settings are traitlets on ``SandboxGrader`` and can be set in the course's ``nbgrader_config.py`` next to
-nbgrader's own (``c.SandboxGrader.workers = 4``); nbgrader's settings (``c.Execute.timeout``,
-``c.AssignLatePenalties.plugin_class``, ``c.Autograde.exclude_overwriting``, …) apply as they do for stock
-``nbgrader autograde``.
+Settings are traitlets on ``SandboxGrader`` next to nbgrader's own (``Execute.timeout``,
+``AssignLatePenalties.plugin_class``, ``Autograde.exclude_overwriting``, …), which apply as they do for stock
+``nbgrader autograde``. They are read as data, never executed: instructors set the allowed ones in the
+course's ``grading.toml`` (``[SandboxGrader] workers = 4``), see graders/course_settings.py.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode
 from traitlets.config import Config, LoggingConfigurable
-from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
 from graders.autograde.preprocessors import REPLACEMENTS
 from graders.autograde.sanitize import SanitizeActiveContent
+from graders.course_settings import CourseSettingsError, read_course_settings
 from hub.i18n import Text
 
 # Heavy modules worth importing while a container waits for work, when the assignment imports them.
@@ -99,20 +99,12 @@ class _Exporter(Exporter):
 
 
 def load_config(root: Path) -> Config:
-    """The course's nbgrader_config.py (and .json), the one file the formgrader also reads."""
-    config = Config()
-    for name in ("nbgrader_config.py",):
-        try:
-            config.merge(PyFileConfigLoader(name, path=str(root)).load_config())
-        except ConfigFileNotFound:
-            pass
-        except Exception as exc:
-            problem = f"{root / name}: {type(exc).__name__}: {exc}"
-            raise AutogradeError(f"cấu hình nbgrader sai: {problem}", f"bad nbgrader config: {problem}") from exc
-    path = root / "nbgrader_config.json"
-    if path.is_file():
-        config.merge(Config(json.loads(path.read_text(encoding="utf-8"))))
-    return config
+    """The course's grading settings, read as data and never executed (instructors write the course folder):
+    nbgrader_config.py's literal settings, then grading.toml (graders.course_settings)."""
+    try:
+        return read_course_settings(root)
+    except CourseSettingsError as exc:
+        raise AutogradeError(exc.text.vi, exc.text.en) from None
 
 
 def setup_course(root: Path | str, overrides: Config | None = None) -> CourseSetup:

@@ -1,14 +1,22 @@
-"""`truongso grade COURSE ASSIGNMENT`: sandboxed, parallel autograding of collected submissions."""
+"""`truongso grade COURSE ASSIGNMENT`: sandboxed, parallel autograding of collected submissions.
+
+It runs with the hub's rights on a course folder that instructors write: the course's settings are read as
+data (graders.course_settings), which course it is and where its gradebook lives come from the data
+directory's settings, and the course folder is never on this process's `sys.path`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
 from hub.i18n import UserError
+
+COURSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 STATUS = {"graded": "đã chấm / graded", "unchanged": "không đổi / unchanged", "failed": "lỗi / failed"}
 
@@ -29,6 +37,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_grade(args: argparse.Namespace) -> int:
+    if args.course_dir is None and not COURSE_ID.fullmatch(args.course):
+        raise UserError(f"mã khoá học không hợp lệ: {args.course!r}", f"invalid course id: {args.course!r}")
     course_dir = args.course_dir or args.data_dir / "courses" / args.course
     if not course_dir.is_dir():
         raise UserError(
@@ -37,6 +47,14 @@ def run_grade(args: argparse.Namespace) -> int:
         )
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers phải ≥ 1", "--workers must be at least 1")
+    keep_off_sys_path(course_dir)
+    config = None
+    if args.course_dir is None:  # a course of the data directory: its identity comes from the hub's settings
+        from graders.coursedir import grading_config
+        from hub.cli.common import load_settings
+
+        settings = load_settings(args.data_dir)
+        config = grading_config(args.course, course_dir.absolute(), settings.gradebook_url_for(args.course))
     # jsonschema's optional IRI checker (pulled in by jupyter-events) takes ~3 s to import and nothing here
     # validates IRIs: skip it in this short-lived process.
     sys.modules.setdefault("rfc3987_syntax", None)
@@ -45,13 +63,25 @@ def run_grade(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr)
     try:
         report = grade_assignment(course_dir, args.assignment, students=args.students, workers=args.workers,
-                                  image=args.image, force=args.force, progress=bar)  # fmt: skip
+                                  image=args.image, force=args.force, progress=bar, config=config)  # fmt: skip
     except AutogradeError as exc:
         raise UserError(exc.text.vi, exc.text.en) from None
     finally:
         bar.close()
     print_summary(report, sys.stdout)
     return 1 if report.failed else 0
+
+
+def keep_off_sys_path(course_dir: Path) -> None:
+    """A console script's `sys.path` has no working directory, but `python -m hub.cli grade` run from inside
+    a course folder would put it first: a `numpy.py` left there would then be imported with our rights."""
+    folder = course_dir.resolve()
+
+    def inside(entry: str) -> bool:
+        path = Path(entry or ".").resolve()
+        return path == folder or folder in path.parents
+
+    sys.path[:] = [entry for entry in sys.path if not inside(entry)]
 
 
 class ProgressBar:

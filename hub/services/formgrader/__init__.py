@@ -4,6 +4,12 @@ Instructors of a course's classes reach /services/<course>/formgrader (their `in
 carries `access:services!service=<course>`); the page opens top-level, never in a JupyterLab iframe, so
 JupyterHub's `frame-ancestors 'none'` stays as it is. The server behind it runs as an unprivileged user,
 with no terminals and no kernels: it manages files and the gradebook; grading itself happens in sandboxes.
+
+Instructors write the course folder through it, so nothing there is ever run: its file API refuses Python
+and configuration files (restrictions.CourseContentsManager), and the server starts in a folder of its own
+(`DATA_DIR/run/formgraders/<course>/`, written by Trường Số only) holding its nbgrader configuration, so the
+course folder is neither its working directory nor on its `sys.path` (nbgrader puts the working directory
+there) nor on its Jupyter configuration path.
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ def port_names(settings: HubSettings) -> list[str]:
     return [f"formgrader-{course.id}" for course in _courses()]
 
 
+def config_dir(data_path: Path, course_id: str) -> Path:
+    """The formgrader's working directory: its generated nbgrader_config.py, nothing instructors can write."""
+    return data_path / "run" / "formgraders" / course_id
+
+
 def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
     from graders.coursedir import course_dir
 
@@ -55,9 +66,13 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
             "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False",
             "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
             "--ServerApp.jpserver_extensions=jupyter_lsp=False",
+            # kept on its course; actions answer with a short bilingual line, not a log full of server paths
+            "--ServerApp.jpserver_extensions=hub.services.formgrader.restrictions=True",
+            # no Python or configuration file can be written into the course folder
+            "--ServerApp.contents_manager_class=hub.services.formgrader.restrictions.CourseContentsManager",
             *(["--ServerApp.allow_root=True"] if as_root else []),
         ],
-        "cwd": str(root),
+        "cwd": str(config_dir(settings.data_path, course_id)),
         "user": SERVICE_USER if as_service_user else "",
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
@@ -87,7 +102,9 @@ def runs_as_service_user(data_path: Path | None = None) -> bool:
     python = Path(os.path.realpath(sys.executable))
     if not (_reachable_by_others(python) and python.stat().st_mode & 0o005 == 0o005):
         return False
-    return data_path is None or _reachable_by_others(data_path / "courses")
+    return data_path is None or (
+        _reachable_by_others(data_path / "courses") and _reachable_by_others(config_dir(data_path, "-"))
+    )
 
 
 def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
@@ -107,11 +124,25 @@ def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
 
 def ensure_course_dirs(settings: HubSettings, warn: bool = True) -> list[Path]:
     """Each course's nbgrader directory, owned by the formgraders' user (safe to repeat)."""
-    from graders.coursedir import course_dir, ensure_course_dir
+    from graders.coursedir import course_dir, ensure_course_dir, nbgrader_settings, render_config, write_if_changed
 
-    roots = [
-        ensure_course_dir(course_dir(settings.data_path, c.id), c, settings.gradebook_url_for(c.id)) for c in _courses()
-    ]
+    roots = []
+    for c in _courses():
+        root = course_dir(settings.data_path, c.id)
+        roots.append(ensure_course_dir(root, c, settings.gradebook_url_for(c.id)))
+        own = config_dir(settings.data_path, c.id)
+        own.mkdir(parents=True, exist_ok=True)
+        for folder in (own, own.parent):
+            folder.chmod(0o755)  # the formgraders' user reads it; only we write it
+        text = render_config(nbgrader_settings(c.id, root, settings.gradebook_url_for(c.id)))
+        write_if_changed(own / "nbgrader_config.py", text)
+        if (root / "nbgrader_config_local.py").exists() and warn:
+            print(
+                f"CẢNH BÁO: {root / 'nbgrader_config_local.py'} không còn được nạp; cài đặt chấm bài đặt trong "
+                f"grading.toml / WARNING: nbgrader_config_local.py is no longer loaded; grading settings go in "
+                "grading.toml (README, Courses)",
+                file=sys.stderr,
+            )
     if not runs_as_service_user(settings.data_path):
         if os.geteuid() == 0 and warn:
             print(
@@ -137,7 +168,8 @@ def ensure_course_dirs(settings: HubSettings, warn: bool = True) -> list[Path]:
         os.chown(SERVICE_HOME, account.pw_uid, account.pw_gid)
         owned = [settings.data_path / "courses"]
         for root in roots:
-            owned.extend([root, *root.rglob("*")])
+            # the generated config stays root's: the formgraders' user can read it, not change it
+            owned.extend([root, *(p for p in root.rglob("*") if p != root / "nbgrader_config.py")])
         for path in owned:
             os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
     return roots

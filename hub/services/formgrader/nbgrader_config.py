@@ -3,3 +3,8 @@
 c = get_config()  # noqa: F821
 c.Autograde.autograde_preprocessors = ["hub.services.formgrader.restrictions.SandboxedGradingOnly"]
 c.Autograde.sanitize_preprocessors = ["hub.services.formgrader.restrictions.SandboxedGradingOnly"]
+# Submitted notebooks are shown cleaned of anything that would run in the instructor's browser, also those
+# graded before the autograder cleaned them (graders/autograde/sanitize.py).
+c.HTMLExporter.preprocessors = ["graders.autograde.sanitize.SanitizeForDisplay"]
+# nbgrader shows the whole loaded configuration on its assignments page: the gradebook's URL among it.
+c.FormgradeExtension.debug = False

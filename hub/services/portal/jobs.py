@@ -1,10 +1,17 @@
-"""Grading jobs started from the web: one sandboxed batch per assignment at a time, in a thread."""
+"""Grading jobs started from the web: one sandboxed batch per assignment at a time, in a thread.
+
+The portal has the hub's rights; it grades a course folder that instructors write, so it reads the course's
+settings only as data (graders.course_settings) and takes which course it is and where its gradebook lives
+from the hub's settings, not from that folder.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +35,18 @@ class Job:
 
 
 class GradingJobs:
-    def __init__(self, grade: Any) -> None:
+    def __init__(self, grade: Any, db_url_for: Callable[[str], str] | None = None) -> None:
         self._grade = grade  # graders.autograde.grade_assignment, or a stand-in in tests
+        self._db_url_for = db_url_for  # course id -> gradebook URL (HubSettings.gradebook_url_for)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+
+    def _gradebook_url(self, course_id: str) -> str | None:
+        if self._db_url_for is None and "TRUONGSO_RUN_SETTINGS" in os.environ:  # running as the hub's service
+            from hub.services import load_service_settings
+
+            self._db_url_for = load_service_settings().gradebook_url_for
+        return self._db_url_for(course_id) if self._db_url_for else None
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -55,6 +70,11 @@ class GradingJobs:
             job.done, job.total = done, total
 
         try:
+            db_url = self._gradebook_url(job.course_id)
+            if db_url is not None:
+                from graders.coursedir import grading_config
+
+                options.setdefault("config", grading_config(job.course_id, Path(course_dir).absolute(), db_url))
             report = self._grade(course_dir, job.assignment_id, progress=progress, **options)
             job.graded, job.flagged, job.failed = report.graded, report.flagged, report.failed
             job.state = "done"
