@@ -3,6 +3,8 @@
 What we keep from nativeauthenticator: bcrypt hashes in its `users_info` table, its lock-out after repeated
 failures, its password-strength checks. What we change:
 - the password check (bcrypt, ~0.25 s) and all database work run in a thread, not on the hub's event loop;
+- every attempt costs the same bcrypt work whether the account exists or not (check_password), so the time
+  a refusal takes does not tell which usernames are accounts;
 - it uses short sessions on the directory database instead of JupyterHub's shared session (deprecated, and
   a long-lived session would never see passwords the CLI changes);
 - classes become JupyterHub groups and teaching becomes roles (`manage_groups`, `manage_roles`), re-read at
@@ -12,8 +14,11 @@ failures, its password-strength checks. What we change:
 
 from __future__ import annotations
 
+import threading
+from functools import cache
 from typing import Any
 
+import bcrypt
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.orm import UserInfo
 from sqlalchemy.orm import Session
@@ -31,6 +36,51 @@ from hub.directory.accounts import (
 from hub.directory.db import Directory
 from hub.directory.membership import Membership, membership_of
 from hub.directory.models import Person
+
+BCRYPT_MAX_BYTES = 72  # bcrypt 5 refuses longer passwords (older versions silently cut them)
+_dummy_lock = threading.Lock()
+
+
+@cache
+def _dummy_hash_cached() -> bytes:
+    # A hash of a random secret nobody knows, at the cost of the passwords people choose: checking against it
+    # costs what checking a real account costs, and can never succeed.
+    import secrets
+
+    return bcrypt.hashpw(secrets.token_urlsafe(32).encode(), bcrypt.gensalt(rounds=CHOSEN_PASSWORD_ROUNDS))
+
+
+def dummy_hash() -> bytes:
+    with _dummy_lock:  # two first logins at once make one hash, not two
+        return _dummy_hash_cached()
+
+
+def _cost(stored: bytes) -> int:
+    try:
+        return int(stored.split(b"$")[2])
+    except (IndexError, ValueError):
+        return 0
+
+
+def check_password(password: str, stored: bytes | None) -> bool:
+    """Does `password` match the bcrypt hash `stored`? About the same time whatever the answer and whether
+    there is a hash at all (no account, an unauthorised one): without this, an unknown username is refused
+    without any bcrypt and the refusal's timing tells which accounts exist.
+
+    Every call does one bcrypt check at CHOSEN_PASSWORD_ROUNDS: against the account's hash, or against a
+    dummy one when there is none, when the password is too long for bcrypt, or (on top of the cheap check) when
+    the account still has a generated password hashed at a lower cost."""
+    secret = password.encode("utf-8")
+    if stored is None or len(secret) > BCRYPT_MAX_BYTES:
+        bcrypt.checkpw(secret[:BCRYPT_MAX_BYTES], dummy_hash())  # only for the time it takes
+        return False
+    try:
+        matches = bcrypt.checkpw(secret, stored)
+    except ValueError:  # a damaged hash in the database: no login with it
+        matches = False
+    if _cost(stored) < CHOSEN_PASSWORD_ROUNDS:
+        bcrypt.checkpw(secret, dummy_hash())  # pad a generated password's cheap check to a chosen one's cost
+    return matches
 
 
 class TruongSoAuthenticator(NativeAuthenticator):
@@ -102,7 +152,8 @@ class TruongSoAuthenticator(NativeAuthenticator):
     def _check_credentials(self, username: str, password: str) -> dict | None:
         with self.directory.session() as session:
             info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
-            if info is None or not info.is_authorized or not info.is_valid_password(password):
+            stored = bytes(info.password) if info is not None and info.is_authorized and info.password else None
+            if not check_password(password, stored):  # the same bcrypt work with or without an account
                 return None
             membership = membership_of(session, username)
         return self._auth_model(username, membership)
@@ -154,6 +205,8 @@ class TruongSoAuthenticator(NativeAuthenticator):
 
     async def change_own_password(self, username: str, old: str, new: str) -> str | None:
         """Change a password; returns None on success or the key of the reason it was refused."""
+        if len(new.encode("utf-8")) > BCRYPT_MAX_BYTES:
+            return "too_long"  # bcrypt cannot hash it (and used to cut it silently)
         if new != new.strip() or not self.is_password_strong(new):
             return "weak"
         if new.lower() == username.lower() or new == old:
@@ -161,7 +214,7 @@ class TruongSoAuthenticator(NativeAuthenticator):
 
         def change(session: Session) -> str | None:
             info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
-            if info is None or not info.is_valid_password(old):
+            if not check_password(old, bytes(info.password) if info is not None and info.password else None):
                 return "wrong_old"
             info.password = hash_password(new, CHOSEN_PASSWORD_ROUNDS)
             person = session.get(Person, username)

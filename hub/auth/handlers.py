@@ -22,6 +22,10 @@ MESSAGES = {
         "The new password needs at least {length} characters, must not be common, your username or "
         "your old password, and must not start or end with a space.",
     ),
+    "too_long": (
+        "Mật khẩu mới quá dài: tối đa 72 byte (khoảng 72 ký tự không dấu, ít hơn nếu có dấu).",
+        "The new password is too long: at most 72 bytes (72 plain letters, fewer with diacritics).",
+    ),
     "changed": ("Đã đổi mật khẩu.", "Your password has been changed."),
     "must_change": (
         "Đây là lần đăng nhập đầu tiên: hãy đặt mật khẩu của riêng bạn.",

@@ -139,9 +139,7 @@ def serve(settings: CertificateSettings) -> Iterator[Served]:
     """The certificate service's tornado app on a free loopback port, in a thread of this process."""
     import socket
 
-    from tornado.httpserver import HTTPServer
-
-    from hub.services.certificates.app import CertificateService, make_app, max_body_size
+    from hub.services.certificates.app import CertificateService, make_server
 
     service = CertificateService(settings)
     with socket.socket() as sock:
@@ -152,7 +150,7 @@ def serve(settings: CertificateSettings) -> Iterator[Served]:
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        server = HTTPServer(make_app(service), max_body_size=max_body_size(settings))
+        server = make_server(service)  # as the hub runs it
         server.listen(port, "127.0.0.1")
         ready.set()
         loop.run_forever()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tornado import web
+from tornado.httpserver import HTTPServer
 from tornado.log import access_log
 
 from graders.certificates.config import CertificateSettings
@@ -19,6 +20,7 @@ from graders.certificates.documents import issuer_profile, status_list_credentia
 from graders.certificates.models import utcnow
 from graders.certificates.store import AlreadyRevoked, CertificateStore, NotFound, open_store
 from hub.i18n import Text, UserError
+from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.certificates import handlers as h
 from hub.services.certificates.ratelimit import RateLimiter
 
@@ -186,7 +188,6 @@ def main() -> None:
     """Entry point of the hub-managed service (`python -m hub.services.certificates`)."""
     from urllib.parse import urlparse
 
-    from tornado.httpserver import HTTPServer
     from tornado.ioloop import IOLoop
 
     from hub.settings import HubSettings
@@ -195,13 +196,20 @@ def main() -> None:
     hub = HubSettings.from_run_file(run_file.parent.parent)
     settings = CertificateSettings.from_hub(hub)
     service = CertificateService(settings, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX))
-    app = make_app(service)
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10103"))
-    # Bodies past this are refused by tornado before a handler runs (the upload handler streams and allows
-    # more, to answer 413 cleanly); slow senders are cut off.
-    server = HTTPServer(app, max_body_size=max_body_size(settings), body_timeout=60, idle_connection_timeout=120)
-    server.listen(url.port or 80, url.hostname or "127.0.0.1")
+    make_server(service).listen(url.port or 80, url.hostname or "127.0.0.1")
     IOLoop.current().start()
+
+
+def make_server(service: CertificateService) -> HTTPServer:
+    """The service's HTTP server. Bodies announced over the limit are answered 413 before anything reads them
+    (BodyLimit); the upload check streams and may take more, to answer its own 413 with the upload page;
+    bodies without a length stop at max_body_size; slow senders are cut off."""
+    settings = service.settings
+    kb = settings.max_upload_bytes // 1024
+    upload = Limit(h.DISCARD_LIMIT, f"Tệp quá lớn (tối đa {kb} KB).", f"File too large (at most {kb} KB).")
+    guarded = BodyLimit(make_app(service), Limit(max_body_size(settings)), {service.prefix + "verify": upload})
+    return HTTPServer(guarded, max_body_size=max_body_size(settings), body_timeout=60, idle_connection_timeout=120)
 
 
 def max_body_size(settings: CertificateSettings) -> int:

@@ -25,6 +25,7 @@ from graders.certificates.credential import CredentialError, parse_json_upload, 
 from graders.certificates.store import parse_serial
 from hub.blocking import run_blocking
 from hub.services.certificates.ratelimit import client_key
+from hub.services.xsrf import SessionXsrfMixin
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -155,7 +156,12 @@ class LookupHandler(PublicHandler):
         self._size = 0
         super().prepare()
         if self.request.method == "POST" and not self._finished:
+            # Longer announced bodies never get here: the server's BodyLimit answers them (app.make_server).
             self.request.connection.set_max_body_size(DISCARD_LIMIT)
+
+    def _too_large(self, result: dict[str, Any]) -> dict[str, Any]:
+        kb = self.svc.settings.max_upload_bytes // 1024
+        return {**result, "vi": f"tệp quá lớn (tối đa {kb} KB)", "en": f"file too large (at most {kb} KB)"}
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -190,9 +196,7 @@ class LookupHandler(PublicHandler):
         body = self._credential_bytes()
         if self._size > self._keep_limit or len(body) > limit:
             self.set_status(413)
-            kb = limit // 1024
-            result.update(vi=f"tệp quá lớn (tối đa {kb} KB)", en=f"file too large (at most {kb} KB)")
-            self._answer(result)
+            self._answer(self._too_large(result))
             return
         try:
             document = parse_json_upload(body, self.svc.settings.max_upload_bytes)
@@ -293,7 +297,7 @@ class StatusListHandler(PublicHandler):
         self.finish(body)
 
 
-class AuthHandler(HubOAuthenticated, BaseHandler):
+class AuthHandler(SessionXsrfMixin, HubOAuthenticated, BaseHandler):  # XSRF bound to the hub session
     """Identity from the hub only (OAuth cookie or token), never from a parameter."""
 
     @property

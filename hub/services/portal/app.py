@@ -12,11 +12,13 @@ from urllib.parse import urlparse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from tornado import ioloop, web
+from tornado.httpserver import HTTPServer
 
 from graders.coursedir import course_dir
 from graders.curriculum import load_courses
 from hub.directory.db import Directory, upgrade_schema
 from hub.services import load_service_settings
+from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.exchange.access import AccessResolver
 from hub.services.exchange.store import MIGRATIONS, ExchangeStore
 from hub.services.portal import handlers as h
@@ -24,6 +26,7 @@ from hub.services.portal.jobs import GradingJobs
 from hub.settings import HubSettings
 
 TEMPLATES = Path(__file__).with_name("templates")
+MAX_BODY_BYTES = 64 * 1024  # largest request body the portal reads (its forms are tiny)
 
 
 class PortalApp:
@@ -70,6 +73,20 @@ class PortalApp:
         )
 
 
+def make_server(application: web.Application) -> HTTPServer:
+    """The portal's forms are a few hundred bytes and it takes no uploads. Tornado's default would read up to
+    100 MiB per request into memory before any handler (and so any login check) runs: a body announced over
+    MAX_BODY_BYTES is answered 413 from its headers (BodyLimit), one without a length stops there; slow
+    senders are cut off."""
+    return HTTPServer(
+        BodyLimit(application, Limit(MAX_BODY_BYTES)),
+        xheaders=True,
+        max_body_size=MAX_BODY_BYTES,
+        body_timeout=60,
+        idle_connection_timeout=300,
+    )
+
+
 def _grade_assignment(*args: Any, **kwargs: Any) -> Any:
     from graders.autograde import grade_assignment
 
@@ -82,6 +99,6 @@ def main() -> None:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/portal/")
     app = PortalApp(settings, os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"], prefix)
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    app.web_app().listen(url.port, url.hostname, xheaders=True)
+    make_server(app.web_app()).listen(url.port, url.hostname)
     logging.getLogger("truongso.portal").info("portal listening on %s%s", url.geturl(), prefix)
     ioloop.IOLoop.current().start()

@@ -12,6 +12,7 @@ from hub.blocking import run_blocking
 from hub.services.exchange.access import Caller
 from hub.services.exchange.store import Refused
 from hub.services.portal import views
+from hub.services.xsrf import SessionXsrfMixin
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
@@ -20,7 +21,7 @@ SECURITY_HEADERS = {
 }
 
 
-class PortalHandler(HubOAuthenticated, web.RequestHandler):
+class PortalHandler(SessionXsrfMixin, HubOAuthenticated, web.RequestHandler):  # XSRF bound to the hub session
     def initialize(self, app: Any) -> None:
         self.app = app
         self.hub_auth = app.hub_auth
