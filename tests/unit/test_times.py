@@ -20,12 +20,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import StatementError
-from traitlets.config.loader import PyFileConfigLoader
+from traitlets.config import Config
 
 from graders.certificates.models import AuditEntry
 from graders.certificates.models import Base as CertificatesBase
 from graders.certificates.store import CertificateStore
-from graders.coursedir import ensure_course_dir
 from graders.curriculum import default_courses_root, load_course
 from graders.late_penalty import CourseLatePenalty
 from graders.timeutil import NaiveDatetimeError, UTCDateTime, naive_utc, school_wall_time, show
@@ -227,18 +226,17 @@ def test_old_postgres_rows_kept_their_moments(postgres, tmp_path: Path) -> None:
 # -- the late penalty of the course that was loaded ------------------------------------------------------------
 
 
-def test_late_penalty_follows_the_configured_course_folder(tmp_path: Path) -> None:
-    """The course dir's nbgrader config names the course folder it was made from, not the repository's."""
+def test_late_penalty_reads_the_course_folder_it_is_given(tmp_path: Path) -> None:
+    """CourseLatePenalty.course_path: a course loaded from elsewhere than the repository's courses/ keeps its
+    own late_policy (by default the repository's course.yaml of course_id)."""
     courses = tmp_path / "courses"
     shutil.copytree(default_courses_root() / C, courses / C, ignore=shutil.ignore_patterns("test-*"))
     yaml_path = courses / C / "course.yaml"
     yaml_path.write_text(
         yaml_path.read_text(encoding="utf-8").replace("percent_per_day: 10", "percent_per_day: 25"), encoding="utf-8"
     )
-    course = load_course(courses / C)
-    assert course.late_policy.percent_per_day == 25
-    root = ensure_course_dir(tmp_path / "course-dir", course)
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    assert load_course(courses / C).late_policy.percent_per_day == 25
+    config = Config({"CourseLatePenalty": {"course_id": C, "course_path": str(courses / C)}})
     plugin = CourseLatePenalty(config=config)
     assert plugin.late_submission_penalty("hocvien3", 8.0, 3600) == pytest.approx(2.0)  # 25 % for a started day
     assert plugin.late_submission_penalty("hocvien1", 8.0, 0) == 0
