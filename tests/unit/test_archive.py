@@ -161,3 +161,30 @@ def test_every_header_is_counted() -> None:
     with pytest.raises(ArchiveTooLarge) as refused:
         inspect_archive(h.folder_flood(60), limits)
     assert "too many entries in the archive (> 50)" in refused.value.en
+
+
+def _notebook(cells: list[dict], metadata: dict | None = None) -> bytes:
+    import json
+
+    return json.dumps({"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: _notebook([{"cell_type": "raw", "id": f"c{i}", "metadata": {}, "source": ""} for i in range(300_000)]),
+        lambda: _notebook([], {"x": [{} for _ in range(2_000_000)]}),
+    ],
+    ids=["300,000 cells", "2,000,000 objects"],
+)
+def test_a_notebook_flood_is_refused_before_nbformat_reads_it(build: Callable[[], bytes]) -> None:
+    data = h.gzip_stream([h.member("bai.ipynb", build())])
+    error, peak_mb, seconds = _refusal(lambda: inspect_archive(data))
+    assert error.status == 413 and "too many cells or outputs" in error.en and "xoá kết quả" in error.vi
+    assert seconds < 10 and peak_mb < 60, (seconds, peak_mb)  # nbformat took minutes and 340 MB
+
+
+def test_a_notebook_of_a_few_hundred_cells_is_fine() -> None:
+    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": "x = 1", "execution_count": i,
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}]} for i in range(500)]  # fmt: skip
+    assert inspect_archive(h.gzip_stream([h.member("bai.ipynb", _notebook(cells))])).notebooks == ["bai.ipynb"]
