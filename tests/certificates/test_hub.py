@@ -54,7 +54,8 @@ def cert_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if "user_scopes" not in getattr(ServiceSpec, "__dataclass_fields__", {}):
         (data_dir / "jupyterhub_config.d").mkdir(parents=True)
         (data_dir / "jupyterhub_config.d" / "certificates-access.py").write_text(GRANT)
-    hub = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    env = {"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    hub = start_hub(data_dir, "--demo", "--spawner", "local", env=env, timeout=600)  # slow on a busy machine
     course = demo_course_of(data_dir)
     last = course.assignments[-1].id
     make_gradebook(

@@ -34,7 +34,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     data_dir = tmp_path_factory.mktemp("hardening") / "data"
     data_dir.mkdir()
     (data_dir / "truongso.toml").write_text("login_max_failures = 0\n", encoding="utf-8")
-    hub = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    env = {"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    hub = start_hub(data_dir, "--demo", "--spawner", "local", env=env, timeout=600)  # slow on a busy machine
     yield hub
     hub.stop()
 

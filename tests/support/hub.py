@@ -121,7 +121,10 @@ class Hub:
         return json.loads((self.data_dir / "run" / "settings.json").read_text())
 
 
-def start_hub(data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None) -> Hub:
+def start_hub(
+    data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None, timeout: float = 180
+) -> Hub:
+    # timeout: a hub starts its services one after the other; on a saturated machine that takes minutes
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-hub-{port}-{int(time.time() * 1000)}.log"
@@ -135,7 +138,7 @@ def start_hub(data_dir: Path, *extra: str, env: dict | None = None, port: int | 
     )
     hub = Hub(data_dir, port, process, log_path)
     try:
-        hub.wait_ready()
+        hub.wait_ready(timeout)
     except BaseException:
         hub.stop()  # a hub that failed to start may have started services already
         raise
