@@ -38,6 +38,7 @@ from hub.directory.membership import Membership, membership_of
 from hub.directory.models import Person
 
 BCRYPT_MAX_BYTES = 72  # bcrypt 5 refuses longer passwords (older versions silently cut them)
+MAX_TRACKED_LOGINS = 10_000  # usernames whose failed logins are counted (lock-out), most recent first
 _dummy_lock = threading.Lock()
 
 
@@ -182,6 +183,17 @@ class TruongSoAuthenticator(NativeAuthenticator):
         # makes JupyterHub 6.1.1 crash on its second start (KeyError 'users' in init_role_assignment when
         # reset_managed_roles_on_startup is off and a managed role already has members).
         return []
+
+    def add_login_attempt(self, username: str) -> None:
+        # nativeauthenticator keeps an entry for every username ever tried, existing or not: a stream of made-up
+        # names would grow the hub's memory for good. Past MAX_TRACKED_LOGINS the least recently tried go
+        # (an entry moves to the end at each attempt); a forgotten name simply starts from zero again.
+        entry = self.login_attempts.pop(username, None)
+        if entry is not None:
+            self.login_attempts[username] = entry
+        super().add_login_attempt(username)
+        while len(self.login_attempts) > MAX_TRACKED_LOGINS:
+            del self.login_attempts[next(iter(self.login_attempts))]
 
     def seconds_locked(self, username: str) -> int:
         """Seconds until a locked account may try again (0 when not locked)."""
