@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.hub import ADMIN_PASSWORD, Hub, start_hub
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from support.requirements import require
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -37,14 +36,6 @@ def traversable_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
     for folder in (base, base.parent):
         if folder.owner() == "root" and str(folder).startswith("/tmp/"):
             folder.chmod(0o711)
-
-
-def require(condition: bool, why: str) -> None:
-    """Skip when something the test needs is missing, except in CI where it is a failure."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"{why} (CI must provide it: make test installs and starts it)")
-        pytest.skip(why)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -108,15 +107,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(condition: bool, why: str) -> None:
-    """Skip when something the test needs is missing, except in CI where it is a failure (as tests/conftest.py)."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"{why} (CI must provide it: make test installs and starts it)")
-        pytest.skip(why)
+from support.requirements import require  # noqa: E402 (used here and by the certificate tests)
 
 
 def need_tool(name: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require
+from support.requirements import require
 
 from hub import storage
 from hub.storage import ensure_home_disk, home_disk, is_mounted, release_all, release_home_disk
