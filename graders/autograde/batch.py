@@ -154,7 +154,7 @@ def _execute(a: Assignment, sub: Submission, pool: SandboxPool) -> Executed:
     job = sub.job(a.exec_options, a.setup.settings.wall_timeout)
     times = {"prepare": time.monotonic() - started}
     if not sub.notebooks:
-        return sub, job, SandboxOutcome(result={"protocol": 1, "warm_seconds": 0, "elapsed": 0, "notebooks": []}), times
+        return sub, job, SandboxOutcome(result={"protocol": 2, "warm_seconds": 0, "elapsed": 0, "notebooks": []}), times
     outcome = pool.run(job, a.setup.settings.wall_timeout + GRACE)
     times["sandbox"] = outcome.seconds
     if isinstance(outcome.result, dict):  # reported by the sandbox: for the record only, never trusted

@@ -30,6 +30,18 @@ _TABLE = (  # kind, severity, Vietnamese, English
         "replaced a library or builtin function the tests use",
     ),
     ("always_equal", "tamper", "đối tượng so sánh luôn đúng (__eq__ giả)", "objects whose comparisons are always true"),
+    (
+        "shadowed_builtin",
+        "tamper",
+        "bài làm gán lại tên có sẵn của Python mà bài kiểm tra dùng",
+        "the submission reassigned a Python builtin the test uses",
+    ),
+    (
+        "bridge_failed",
+        "limit",
+        "kernel của bài làm không trả lời bộ chấm; bài kiểm tra tính 0 điểm",
+        "the learner's kernel did not answer the checker; the test scores zero",
+    ),
     ("probe_silenced", "tamper", "bộ kiểm tra toàn vẹn không báo cáo được", "the integrity check could not report"),
     ("forged_result", "tamper", "giả mạo kết quả chấm", "tried to forge the grader's result"),
     ("timeout", "limit", "ô chạy quá thời gian cho phép", "a cell ran past its time limit"),

@@ -116,8 +116,18 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
                 add("forged_result", label, "result marker printed")
         if not is_test_cell(cell):
             continue
-        if not ran or status in STOPPED or status == "output_lost":  # no trustworthy outcome for this test
+        checker = cr.get("checker") or {}
+        for note in checker.get("findings", []):
+            kind = "shadowed_builtin" if note.startswith("shadowed_builtin") else "bridge_failed"
+            add(kind, label, note.split(": ", 1)[-1])
+        if status == "checker_failed":
+            add("bridge_failed", label, checker.get("status", ""))
+        if not ran or status in STOPPED or status in ("output_lost", "checker_failed"):  # no trustworthy outcome
             ctx.verdicts[i] = _error(NOT_RUN, status)
+            continue
+        if "checker" not in cr:  # every test cell's verdict must come from the checker
+            ctx.verdicts[i] = _error(UNTRUSTED, "no verdict from the checker")
+            add("bridge_failed", label, "no verdict")
             continue
         found = problems(cr.get("check_before"), label) + problems(cr.get("check_after"), label)
         if found:

@@ -311,7 +311,7 @@ def install(nonce, preimports):
         ids, lists = hook_lists()
         for key, current in ids.items():
             for item, ident in zip(lists[key], current, strict=False):
-                if ident not in base_lists_objs.get(key, ()) and (user_code(item) or key.startswith("input")):
+                if ident not in base_lists_objs.get(key, ()) and (user_code(item) or key.startswith(("input", "ast_"))):
                     add("kernel_tampering", key)
                     break
             if not set(base_lists.get(key, [])) <= set(current):

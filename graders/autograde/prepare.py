@@ -7,6 +7,7 @@ notebook reads, never solutions, the gradebook or anyone else's work.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import os
@@ -54,6 +55,7 @@ class PreparedNotebook:
     nb: NotebookNode
     ctx: NotebookContext
     cells: list[dict[str, Any]]  # the job's code cells: index, source, test?, skip?
+    imports: list[str] = field(default_factory=list)  # the instructor's import statements, for the checker
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Submission:
             "deadline": deadline,
             "exec": exec_options,
             "files": [{"path": p, "b64": base64.b64encode(d).decode("ascii")} for p, d in self.files.items()],
-            "notebooks": [{"name": n.name, "cells": n.cells} for n in self.notebooks],
+            "notebooks": [{"name": n.name, "cells": n.cells, "imports": n.imports} for n in self.notebooks],
         }
 
 
@@ -201,11 +203,13 @@ def _prepare_notebook(a: Assignment, sub: Submission, name: str, path: Path) -> 
         sub.findings.append(Finding("invalid_notebook", name, None, f"{type(exc).__name__}: {str(exc)[:200]}"))
         sub.findings.extend(ctx.findings)
         return None
-    cells = []
+    cells, imports = [], []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         test = is_test_cell(cell)
+        if test or utils.is_locked(cell):  # restored from the gradebook above: the instructor's own text
+            imports.extend(s for s in import_statements(cell.source) if s not in imports)
         skip = "skip-execution" in cell.get("metadata", {}).get("tags", [])
         label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
         if test and skip:
@@ -215,7 +219,17 @@ def _prepare_notebook(a: Assignment, sub: Submission, name: str, path: Path) -> 
             notable = scan_source(cell.source)
             if notable:
                 ctx.findings.append(Finding("suspicious_code", name, label, ", ".join(notable)[:300]))
-    return PreparedNotebook(name, nb, ctx, cells)
+    return PreparedNotebook(name, nb, ctx, cells, imports)
+
+
+def import_statements(source: str) -> list[str]:
+    """The import statements of a cell (at any depth), each runnable on its own; none if it is not Python."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Import) or (isinstance(n, ast.ImportFrom) and n.level == 0)]
+    return [ast.unparse(n) for n in nodes]
 
 
 def _repair_cell_ids(nb: NotebookNode, ctx: NotebookContext) -> None:

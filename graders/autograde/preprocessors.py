@@ -118,6 +118,10 @@ class TrackedOverwriteCells(OverwriteCells):
         }
         if any(c.name == grade_id for c in nb.task_cells) or meta.get("task"):
             expected["task"] = any(c.name == grade_id for c in nb.task_cells)
+        if expected["grade"] or expected["solution"]:
+            # nbgrader's is_locked ignores the flag here (tests are always locked, answers never), and
+            # generate_assignment may set or clear it on release: a difference is no change.
+            del expected["locked"]
         changed = [k for k, v in expected.items() if bool(meta.get(k, False)) != v]
         if changed:
             for key in changed:

@@ -15,6 +15,7 @@ TEXT = {"type": "string"}
 STATUSES = [
     "ok",
     "error",
+    "checker_failed",
     "timeout",
     "died",
     "unresponsive",
@@ -86,6 +87,15 @@ _CELL = {
         "truncated": {"type": "boolean"},
         "check_before": {"type": "integer", "minimum": 0},
         "check_after": {"type": "integer", "minimum": 0},
+        "checker": {  # a test cell's verdict came from the trusted checker (checker.py)
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["status", "findings"],
+            "properties": {
+                "status": {"type": "string", "maxLength": 40},
+                "findings": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+            },
+        },
     },
 }
 _CHECK = {
@@ -124,7 +134,7 @@ RESULT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["protocol", "warm_seconds", "elapsed", "notebooks"],
     "properties": {
-        "protocol": {"const": 1},
+        "protocol": {"const": 2},
         "warm_seconds": {"type": "number"},
         "elapsed": {"type": "number"},
         "cpu": {

@@ -23,7 +23,8 @@ import sys
 import time
 
 MARKER = b"TRUONGSO-RESULT"
-PROTOCOL = 1
+PROTOCOL = 2
+SERVE_WAIT = 20  # seconds the checker waits for the learner's kernel to start serving a test
 
 
 def reap(signum, frame):
@@ -252,9 +253,77 @@ def nbgrader_error_output(cell, content):
                          "evalue": content.get("evalue", ""), "traceback": traceback})  # fmt: skip
 
 
+class CheckerProcess:
+    """The trusted checker (checker.py) of one notebook: a separate, non-dumpable process, started before the
+    notebook's learner code, that runs the test cells. One JSON line per request and per answer."""
+
+    def __init__(self, static, env, notebook):
+        import subprocess
+
+        self.static, self.buf = static, b""
+        self.socket = os.path.join(static["runtime_dir"], f"checker-{notebook}-{os.urandom(6).hex()}.sock")
+        self.proc = subprocess.Popen([sys.executable, "-I", "-c", static["checker"]], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=static["workdir"],
+                                     env={**env, "MPLBACKEND": "Agg"}, close_fds=True)  # fmt: skip
+        self.alive = True
+
+    def request(self, message, timeout):
+        """The checker's answer, or None if it died or did not answer in time (then it is killed)."""
+        try:
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.flush()
+            deadline = time.monotonic() + timeout
+            fd = self.proc.stdout.fileno()
+            while b"\n" not in self.buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([fd], [], [], left)[0]:
+                    raise TimeoutError
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise EOFError
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            return json.loads(line)
+        except (OSError, ValueError, EOFError, TimeoutError):
+            self.kill()
+            return None
+
+    def unblock(self):
+        """Ends a wait for the learner's kernel to connect: the checker then finds the bridge closed."""
+        import socket
+
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(1)
+                probe.connect(self.socket)
+        except OSError:
+            pass
+
+    def kill(self):
+        self.alive = False
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+
+
+def start_checker(static, env, notebook, statements):
+    checker = CheckerProcess(static, env, notebook)
+    started = checker.request({"op": "start", "socket": checker.socket, "preimports": static["preimports"]},
+                              static.get("startup_timeout", 60))  # fmt: skip
+    if started is None or not started.get("ok"):
+        raise RuntimeError("the checker did not start")
+    if statements is not None:
+        checker.statements = statements
+        if checker.request({"op": "imports", "statements": statements}, 120) is None:
+            raise RuntimeError("the checker did not run the imports")
+    return checker
+
+
 class NotebookRun:
-    def __init__(self, kernel, spec, nonce, deadline, cell_timeout):
+    def __init__(self, kernel, spec, nonce, deadline, cell_timeout, new_checker):
         self.kernel, self.spec, self.nonce = kernel, spec, nonce
+        self.new_checker, self.checker = new_checker, None
         self.deadline, self.cell_timeout = deadline, cell_timeout
         self.cells, self.checks, self.events = [], [], []
         self.status, self.detail = "completed", ""
@@ -312,11 +381,19 @@ class NotebookRun:
                 entry["check_before"] = pending
             self.kernel.client.timeout = self.budget()
             self.kernel.truncated = False
-            cell, status, content = await self.kernel.run(spec["src"], store_history=True)
-            nbgrader_error_output(cell, content)
+            if spec.get("test"):
+                cell, status, outputs, verdict = await self.run_test(spec["src"])
+                entry["checker"] = {
+                    "status": (verdict or {}).get("status", "no_answer"),
+                    "findings": [str(f)[:300] for f in (verdict or {}).get("findings", [])][:20],
+                }
+            else:
+                cell, status, content = await self.kernel.run(spec["src"], store_history=True)
+                nbgrader_error_output(cell, content)
+                outputs = [dict(o) for o in cell.outputs]
             pending = None
-            entry.update(status=status, execution_count=cell.get("execution_count"),
-                         outputs=[dict(o) for o in cell.outputs], truncated=self.kernel.truncated)  # fmt: skip
+            entry.update(status=status, execution_count=cell.get("execution_count"), outputs=outputs,
+                         truncated=self.kernel.truncated)  # fmt: skip
             if "ts_error" in cell.get("metadata", {}):
                 self.events.append({"kind": "runner_error", "i": spec["i"], "detail": cell.metadata["ts_error"]})
             self.cells.append(entry)
@@ -327,6 +404,43 @@ class NotebookRun:
                 entry["check_after"] = pending
                 if status in ("died", "unresponsive", "runner_error"):
                     return self.stop(status, cells[n + 1 :])
+
+    async def run_test(self, source):
+        """A test cell runs in the checker; meanwhile the learner's kernel runs the responder in its place (so it
+        takes the cell's execution count) and answers the checker's requests. The verdict is the checker's."""
+        budget = self.budget()
+        if self.checker is None or not self.checker.alive:
+            try:
+                self.checker = await asyncio.get_running_loop().run_in_executor(None, self.new_checker)
+            except Exception as exc:
+                self.events.append({"kind": "runner_error", "i": None, "detail": f"checker: {exc}"[:300]})
+                cell = self.kernel.node(outputs=[], execution_count=None)
+                return cell, "checker_failed", [], None
+        checker = self.checker
+        serve = (f"exec(compile({self.kernel.static['responder']!r}, '<truongso-responder>', 'exec'), "
+                 f"{{'__name__': '_ts_responder', 'SOCKET': {checker.socket!r}, 'USER_NS': globals()}})")  # fmt: skip
+        request = {"op": "test", "src": source, "timeout": budget, "cap_bytes": self.kernel.caps["cell_bytes"]}
+        loop = asyncio.get_running_loop()
+        answer = loop.run_in_executor(None, checker.request, request, budget + SERVE_WAIT + 10)
+        cell, status, _ = await self.kernel.run(serve, store_history=True)
+        done, _ = await asyncio.wait([answer], timeout=2)
+        if not done:  # the responder ended (broken, interrupted or never connected): stop the checker's wait
+            await loop.run_in_executor(None, checker.unblock)
+        verdict = await answer
+        learner = [dict(o) for o in cell.outputs if o.get("output_type") in ("stream", "display_data")]
+        if verdict is not None:
+            self.kernel.truncated |= bool(verdict.get("truncated"))
+        if status in ("died", "unresponsive", "runner_error"):
+            return cell, status, learner, verdict
+        if verdict is None or verdict.get("status") not in ("ok", "error"):
+            return cell, "timeout" if status == "timeout" else "checker_failed", learner, verdict
+        outputs = learner + [dict(o) for o in verdict.get("outputs", []) if isinstance(o, dict)]
+        for out in outputs:
+            if out.get("output_type") == "execute_result":
+                out["execution_count"] = cell.get("execution_count")
+        if verdict["status"] == "error" and status == "timeout":
+            return cell, "timeout", outputs, verdict
+        return cell, verdict["status"], outputs, verdict
 
     def stop(self, status, rest):
         self.status = status
@@ -406,6 +520,29 @@ def prepare_dirs(static):
     os.environ["IPYTHONDIR"] = static["ipython_dir"]  # the read-only home is not a place for a profile
 
 
+def reset_files(static, files):
+    """Between notebooks (nothing else running): /tmp, /dev/shm and the working folder emptied and written
+    afresh, so no start-up file, kernelspec, profile, module or data file of one notebook reaches the next."""
+    import shutil
+
+    for top in ("/tmp", "/dev/shm", static["workdir"]):
+        try:
+            entries = os.listdir(top)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(top, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+    prepare_dirs(static)
+    write_files(static["workdir"], files)
+
+
 def write_files(workdir, files):
     import base64
 
@@ -437,9 +574,10 @@ async def amain(static, stdin_fd, started):
             raise RuntimeError(f"guard failed: {content.get('ename')}: {content.get('evalue')}")
         return kernel, info
 
-    warm_error = None
+    warm_error, warm_checker = None, None
     try:
         kernel, info = await fresh_kernel({})
+        warm_checker = start_checker(static, env, 0, None)
     except Exception as exc:
         kernel, info, warm_error = None, None, f"{type(exc).__name__}: {exc}"
     warm_seconds = time.monotonic() - started
@@ -463,6 +601,8 @@ async def amain(static, stdin_fd, started):
                 if kernel is not None:
                     await kernel.stop()
                 kill_others()
+                if n > 0:
+                    reset_files(static, job.get("files", []))
                 if warm_error and n == 0:
                     raise RuntimeError(warm_error)
                 kernel, info = await fresh_kernel(job_exec)
@@ -473,7 +613,19 @@ async def amain(static, stdin_fd, started):
                                "truncated": False} for c in spec["cells"]]  # fmt: skip
             kernel = None
             continue
-        run = NotebookRun(kernel, spec, nonce, deadline, cell_timeout)
+
+        def new_checker(spec=spec, n=n):
+            return start_checker(static, env, n, spec.get("imports", []))
+
+        run = NotebookRun(kernel, spec, nonce, deadline, cell_timeout, new_checker)
+        try:  # before any of this notebook's learner code runs
+            if n == 0 and warm_checker is not None and warm_checker.alive:
+                if warm_checker.request({"op": "imports", "statements": spec.get("imports", [])}, 120) is not None:
+                    run.checker = warm_checker
+            if run.checker is None and any(c.get("test") for c in spec["cells"]):
+                run.checker = new_checker()
+        except Exception as exc:  # started again at the first test; if that fails too, tests score 0
+            run.events.append({"kind": "runner_error", "i": None, "detail": f"checker: {exc}"[:300]})
         await run.run()
         entry.update(status=run.status, language_info=info, cells=run.cells, checks=run.checks, events=run.events,
                      limits=limits())  # fmt: skip

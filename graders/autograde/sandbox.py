@@ -107,6 +107,14 @@ def guard_source() -> str:
     return (HERE / "guard.py").read_text(encoding="utf-8")
 
 
+def checker_source() -> str:
+    return (HERE / "checker.py").read_text(encoding="utf-8")
+
+
+def responder_source() -> str:
+    return (HERE / "responder.py").read_text(encoding="utf-8")
+
+
 def static_config(spec: SandboxSpec) -> dict[str, Any]:
     lim = spec.limits
     env = {
@@ -125,6 +133,8 @@ def static_config(spec: SandboxSpec) -> dict[str, Any]:
     }
     return {
         "guard": guard_source(),
+        "checker": checker_source(),
+        "responder": responder_source(),
         "preimports": list(spec.preimports),
         "kernel_env": env,
         "workdir": WORKDIR,

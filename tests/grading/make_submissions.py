@@ -124,6 +124,68 @@ display({"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/pl
 """
 
 
+TAMPER = {
+    # the guard's check replaced and test cells turned into `pass` by an input transformer (issue 10's example)
+    "replace-guard": """import sys
+_g = [m for n, m in sys.modules.items() if n.startswith("_ts_")]
+for _m in _g:
+    _m.check = lambda pos: (_ for _ in ()).throw(AssertionError("truongso-canary"))
+get_ipython().input_transformers_post.append(
+    lambda lines: ["pass\\n"] if lines and "Kiểm tra tự động" in lines[0] else lines)""",
+    "ast-transformer": """import ast
+class _BoQuaAssert(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.copy_location(ast.Pass(), node)
+get_ipython().ast_transformers.append(_BoQuaAssert())""",
+    "settrace": """import sys
+def _vet(frame, event, arg):
+    if event == "exception" and arg[0] is AssertionError:
+        frame.f_trace_lines = False
+    return _vet
+sys.settrace(_vet)
+import threading
+threading.settrace(_vet)""",
+    "stdout-write": """import sys
+_ghi = sys.stdout.write
+sys.stdout.write = lambda text: _ghi(text.replace("Error", "OK"))
+sys.stderr.write = lambda text: 0
+get_ipython().showtraceback = lambda *a, **k: None""",
+    "assertion-error": """import builtins
+class AssertionError(Exception):
+    pass
+builtins.AssertionError = AssertionError
+builtins.NotImplementedError = type("NotImplementedError", (Exception,), {})""",
+    "edit-builtins": """__builtins__.__dict__["sum"] = lambda *a, **k: 749
+__builtins__.__dict__["round"] = lambda x, n=None: 10.2
+__builtins__.__dict__["sorted"] = lambda x, **k: list(x)""",
+    "shadow-builtin": """def isinstance(obj, kind):
+    return True
+def round(x, n=None):
+    return 10.2
+ty_le_ngan_sach = "mười phẩy hai"
+""",
+    # the values sent to the checker replaced by a pickle that would run a command if it were trusted
+    "forge-pickle": """import pickle
+class _Gia:
+    def __init__(self, *a, **k):
+        self.buf = a[0]
+    def dump(self, obj):
+        self.buf.write(b"cos\\nsystem\\n(S'touch /tmp/truongso-forged-pickle'\\ntR.")
+pickle.Pickler = _Gia""",
+    # every cell first kills any other Python process (the checker among them)
+    "kill-checker": """import os, signal
+def _giet(*args):
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) not in (1, os.getpid()):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+_giet()
+get_ipython().events.register("pre_run_cell", _giet)""",
+}
+
+
 def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNode,
                    typical: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode | str]:  # fmt: skip
     cases: dict[str, nbformat.NotebookNode | str] = {}
@@ -318,6 +380,10 @@ def case_notebooks(release: nbformat.NotebookNode, solution: nbformat.NotebookNo
         )
 
     make("xss", solution, xss)
+
+    # Forged passes: each cell below tries to make the blank hand-in's failing tests pass (SECURITY.md).
+    for name, source in TAMPER.items():
+        make(name, release, lambda nb, source=source: insert_after(nb, None, source, "gian-lan"))
     text = nbformat.writes(solution)
     cases["invalid-json"] = text[: len(text) // 2]
     return cases

@@ -134,6 +134,16 @@ EXPECTED: dict[str, tuple[object, set[str]]] = {
     "invalid-json": ("zero", {"invalid_notebook"}),
     "huge-notebook": (FULL, {"large_notebook"}),
     "xss": (FULL, {"active_content"}),
+    # forged passes (make_submissions.TAMPER): the checker decides, the tampering is flagged
+    "replace-guard": ("zero", {"probe_silenced"}),
+    "ast-transformer": ("zero", {"kernel_tampering"}),
+    "settrace": ("zero", {"kernel_tampering"}),
+    "stdout-write": ("zero", {"kernel_tampering"}),
+    "assertion-error": ("zero", {"monkeypatch"}),
+    "edit-builtins": ("zero", {"monkeypatch"}),
+    "shadow-builtin": ("zero", {"shadowed_builtin"}),
+    "forge-pickle": ("zero", {"bridge_failed"}),
+    "kill-checker": ("zero", {"bridge_failed"}),
 }
 
 
@@ -222,8 +232,3 @@ def test_nothing_escapes_and_nothing_is_left(batch: Batch, docker_client: object
     assert not _host_processes_with(ESCAPE_TOKEN)  # its background process died with its container
     left = docker_client.containers.list(all=True, filters={"name": sandbox_prefix})
     assert not left, [c.name for c in left]
-
-
-def test_batch_time(batch: Batch) -> None:
-    # 25 submissions, several of which hit the 5 s cell limit: minutes would mean the workers serialise.
-    assert batch.seconds < 240, batch.seconds
