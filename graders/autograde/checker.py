@@ -124,7 +124,7 @@ class Bridge:
     """One connection to the responder in the learner's kernel, for the duration of one test cell."""
 
     def __init__(self, conn):
-        self.conn = conn
+        self.conn, self.sent = conn, []
 
     def send(self, message):
         buf = io.BytesIO()
@@ -151,6 +151,7 @@ class Bridge:
         return b"".join(chunks)
 
     def ask(self, *request):
+        self.sent = [*request[2], *request[3].values()] if request[0] == "call" else []
         try:
             self.send(request)
             answer = self.receive()
@@ -220,6 +221,11 @@ class DataUnpickler(pickle._Unpickler):
         if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "h" and isinstance(pid[1], int):
             cls = library_class(str(pid[2]), str(pid[3]))
             return Remote(self.bridge, pid[1], cls, f"{pid[2]}.{pid[3]}")
+        if isinstance(pid, tuple) and len(pid) == 2 and pid[0] == "t" and type(pid[1]) is int:
+            sent = getattr(self.bridge, "sent", [])
+            if 0 <= pid[1] < len(sent):
+                return sent[pid[1]]  # an argument of this call, returned as itself
+            raise BridgeError("a malformed handle")
         if isinstance(pid, tuple) and len(pid) in (2, 3) and pid[0] in ("m", "r"):
             return LibraryRef(*(str(x) for x in pid[1:]))  # resolved after loading: never called by it
         raise BridgeError("a malformed handle")

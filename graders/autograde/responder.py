@@ -66,8 +66,13 @@ def library_module(name):
     return module is not None and (name == "builtins" or file.startswith(LIB_PREFIXES))
 
 
+ECHO = {}  # id of each argument of the call being answered -> its position: handed back as the checker's own
+
+
 def persistent_id(obj):
     """None for data (pickled as is); a module or library function by name; anything else by handle."""
+    if id(obj) in ECHO:  # `f(x) is x` holds as it would in one process
+        return ("t", ECHO[id(obj)])
     cls = type(obj)
     if cls in PLAIN:
         return None
@@ -144,6 +149,7 @@ def respond(request, user_ns):
     if op == "setattr":
         return setattr(obj, request[2], request[3])
     if op == "call":
+        ECHO.update((id(arg), n) for n, arg in enumerate([*request[2], *request[3].values()]))
         return obj(*request[2], **request[3])
     if op == "getitem":
         return obj[request[2]]
@@ -169,6 +175,7 @@ def serve(path, user_ns):
             request = loads(read(conn, size))
             if request[0] == "done":
                 return
+            ECHO.clear()
             try:
                 value = respond(request, user_ns)
                 try:

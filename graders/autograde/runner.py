@@ -24,6 +24,7 @@ import time
 
 MARKER = b"TRUONGSO-RESULT"
 PROTOCOL = 2
+OUTPUT_CUT = "[Trường Số: bỏ bớt đầu ra quá lớn"
 SERVE_WAIT = 20  # seconds the checker waits for the learner's kernel to start serving a test
 
 
@@ -153,6 +154,8 @@ class Kernel:
 
     def capped_output(self, default, outs, msg, display_id, cell_index):
         content, kind = msg["content"], msg["msg_type"]
+        if kind == "stream" and OUTPUT_CUT in str(content.get("text", "")):
+            self.truncated = True  # the kernel's own writer cut this cell's output (guard.cap_output)
         size = content_size(content)
         over = (self.cell_bytes + size > self.caps["cell_bytes"] or self.total_bytes + size > self.caps["total_bytes"]
                 or len(outs) >= self.caps["outputs"])  # fmt: skip
@@ -168,6 +171,13 @@ class Kernel:
             return default(outs, msg, display_id, cell_index)
         self.truncated = True
         note = "… [Trường Số: bỏ bớt đầu ra quá lớn / excess output dropped]\n"
+        room = min(self.caps["cell_bytes"] - self.cell_bytes, self.caps["total_bytes"] - self.total_bytes)
+        fits = room > len(note) and len(outs) < self.caps["outputs"]
+        if kind == "stream" and isinstance(content.get("text"), str) and fits:
+            content["text"] = content["text"][: room - len(note)] + "\n" + note  # what fits is kept
+            self.cell_bytes += room
+            self.total_bytes += room
+            return default(outs, msg, display_id, cell_index)
         if kind == "stream" and content.get("name") == "stderr":  # keep the fact that stderr was written
             if not any(o.get("output_type") == "stream" and o.get("name") == "stderr" and o.get("text") == note
                        for o in outs):  # fmt: skip
@@ -563,7 +573,7 @@ async def amain(static, stdin_fd, started):
     boot = ("def _ts_boot():\n    import builtins\n"
             "    g = {'__name__': '_ts_guard', '__builtins__': dict(vars(builtins))}\n"
             f"    exec(compile({static['guard']!r}, '<truongso-guard>', 'exec'), g)\n"
-            f"    g['install']({nonce!r}, {static['preimports']!r})\n"
+            f"    g['install']({nonce!r}, {static['preimports']!r}, {caps['cell_bytes']!r})\n"
             "_ts_boot()\ndel _ts_boot\n")  # fmt: skip
 
     async def fresh_kernel(job_exec):
