@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -191,6 +192,13 @@ class WorkspaceSpawner(DockerSpawner):
             self.log.warning(
                 "Home disk of %s is %d%% full (%s of %s)",
                 self.user.name, 100 * used // total, storage.format_size(used), storage.format_size(total),
+            )  # fmt: skip
+        free = shutil.disk_usage(disk.image.parent).free
+        if free < total - used:
+            # disks are sparse: the limits can add up to more than the host has, and then the host fills first
+            self.log.warning(
+                "Only %s free on the host disk of %s, less than %s's disk may still take (%s): free space there",
+                storage.format_size(free), disk.image.parent, self.user.name, storage.format_size(total - used),
             )  # fmt: skip
         name = disk_volume_name(self.resource_prefix, self.user.name)
         await self.ensure_disk_volume(name, disk)
