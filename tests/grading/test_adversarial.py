@@ -232,3 +232,39 @@ def test_nothing_escapes_and_nothing_is_left(batch: Batch, docker_client: object
     assert not _host_processes_with(ESCAPE_TOKEN)  # its background process died with its container
     left = docker_client.containers.list(all=True, filters={"name": sandbox_prefix})
     assert not left, [c.name for c in left]
+
+
+# What timing could change: floods, limits, hangs, a dead kernel, a killed checker, and honest work around them.
+SATURATION_CASES = ("solution", "typical", "huge-output", "endless-output", "infinite-loop", "sleep", "memory-bomb",
+                    "os-exit", "replace-guard", "kill-checker", "shadow-builtin", "always-equal")  # fmt: skip
+
+
+def test_the_same_outcome_on_a_saturated_machine(batch: Batch, tmp_path: Path, grader_image: str,
+                                                 sandbox_prefix: str) -> None:  # fmt: skip
+    """Two CPU hogs and a second grading batch at once: every case gets the scores and findings it got alone."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    roots = []
+    for n in range(2):
+        root = make_course(tmp_path / f"busy-{n}", COURSE, ASSIGNMENT)
+        for case in SATURATION_CASES:
+            submit(root, case, case_path(case))
+        roots.append(root)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            reports = list(pool.map(lambda r: grade_assignment(r, ASSIGNMENT, image=grader_image,
+                                                               name_prefix=sandbox_prefix, config=fast_config()),
+                                    roots))  # fmt: skip
+    finally:
+        for hog in hogs:
+            hog.kill()
+    for report in reports:
+        for case in SATURATION_CASES:
+            alone = (batch.tests(case), sorted(batch.kinds(case)))
+            busy = report.result(case)
+            scores = {c.grade_id: c.score for c in busy.cells if c.grade_id in FULL}
+            got = (scores, sorted({f.kind for f in busy.findings}))
+            assert got == alone, (case, [f.line() for f in busy.findings])

@@ -40,11 +40,11 @@ def test_frame_is_accepted_only_with_the_key() -> None:
 def good_result() -> tuple[dict, dict]:
     job = {"notebooks": [{"name": "nb", "cells": [{"i": 2, "src": "x", "test": True}]}]}
     result = {
-        "protocol": 1, "warm_seconds": 1.0, "elapsed": 0.5,
+        "protocol": 2, "warm_seconds": 1.0, "elapsed": 0.5,
         "notebooks": [{
             "name": "nb", "status": "completed", "detail": "", "language_info": {"name": "python"},
             "cells": [{"i": 2, "status": "ok", "execution_count": 1, "truncated": False, "check_before": 0,
-                       "check_after": 1, "outputs": [
+                       "check_after": 1, "checker": {"status": "ok", "findings": []}, "outputs": [
                            {"output_type": "stream", "name": "stdout", "text": "hi"},
                            {"output_type": "execute_result", "execution_count": 1, "metadata": {"x": 1},
                             "data": {"text/plain": "1", "image/png": "AAA"}}]}],
@@ -64,7 +64,8 @@ def test_a_well_formed_result_is_accepted() -> None:
     "damage",
     [
         lambda r: r.update(extra=1),
-        lambda r: r.update(protocol=2),
+        lambda r: r.update(protocol=1),
+        lambda r: r["notebooks"][0]["cells"][0]["checker"].update(verdict="pass"),
         lambda r: r["notebooks"][0].update(name="other"),
         lambda r: r["notebooks"][0]["cells"][0].update(i=3),
         lambda r: r["notebooks"][0]["cells"][0].update(check_after=7),
