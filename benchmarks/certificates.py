@@ -51,6 +51,7 @@ from graders.certificates.models import Certificate, utcnow  # noqa: E402
 from graders.certificates.outputs import paths, write_atomic  # noqa: E402
 from graders.certificates.store import add_audit, open_store  # noqa: E402
 from graders.curriculum import default_courses_root, load_course  # noqa: E402
+from hub.directory.learners import roster_for  # noqa: E402
 
 COURSE = "ky-nang-so"
 DECISION = "Số 706/QĐ-TBDCB"
@@ -81,7 +82,9 @@ def build(data_dir: Path, n: int, class_size: int = 100) -> CertificateSettings:
     make_gradebook(
         data_dir / "courses" / course.id / "gradebook.db", course, {p[0]: all_passed(course) for p in people}
     )
-    return CertificateSettings.create({"data_dir": str(data_dir), "db_url": url}, "bench")
+    settings = CertificateSettings.create({"data_dir": str(data_dir), "db_url": url}, "bench")
+    settings.roster = roster_for(url)
+    return settings
 
 
 def fresh_registry(settings: CertificateSettings):

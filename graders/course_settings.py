@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from traitlets.config import Config
 
-from hub.i18n import Text
+from graders.text import Text
 
 INSTRUCTOR_FILE = "grading.toml"
 GENERATED_FILE = "nbgrader_config.py"

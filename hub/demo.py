@@ -11,8 +11,8 @@ from pathlib import Path
 from graders.coursedir import course_dir
 from graders.curriculum import load_courses
 from graders.exchange.archive import inspect_archive, pack_directory
+from graders.text import UserError
 from hub.directory.db import Directory, upgrade_schema
-from hub.i18n import UserError
 from hub.services.exchange.store import MIGRATIONS, ExchangeStore
 from hub.settings import HubSettings
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.i18n import UserError
+from graders.text import UserError
 
 
 def ensure_secret_file(path: Path, nbytes: int = 32) -> str:

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from hub.i18n import Text, UserError
+from graders.text import Text, UserError
 
 
 @dataclass(frozen=True)

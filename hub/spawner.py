@@ -25,8 +25,8 @@ from tornado import web
 from traitlets import Integer, Unicode, default
 from traitlets.config import Config
 
+from graders.text import Text
 from hub import storage
-from hub.i18n import Text
 from hub.network import check_host_firewall, network_problem, workspace_network
 from hub.settings import HubSettings
 

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.i18n import Text, UserError
+from graders.text import Text, UserError
 
 WORKSPACE_UID = 1000  # the image's learner (images/workspace/Dockerfile: useradd --uid 1000)
 MIN_DISK = 64 << 20  # below this an ext4 image is mostly journal and metadata

@@ -33,6 +33,7 @@ from graders.autograde.sandbox import SandboxLimits, SandboxOutcome, SandboxPool
 
 Progress = Callable[[int, int, SubmissionResult | None], None]
 GRACE = 30.0  # the host's backstop beyond the runner's own deadline
+SUBMISSION_WALL_FACTOR = 3  # as runner.py: a submission's run time is limited, its wall clock only at 3x
 
 
 def grade_assignment(
@@ -155,7 +156,7 @@ def _execute(a: Assignment, sub: Submission, pool: SandboxPool) -> Executed:
     times = {"prepare": time.monotonic() - started}
     if not sub.notebooks:
         return sub, job, SandboxOutcome(result={"protocol": 2, "warm_seconds": 0, "elapsed": 0, "notebooks": []}), times
-    outcome = pool.run(job, a.setup.settings.wall_timeout + GRACE)
+    outcome = pool.run(job, a.setup.settings.wall_timeout * SUBMISSION_WALL_FACTOR + GRACE)
     times["sandbox"] = outcome.seconds
     if isinstance(outcome.result, dict):  # reported by the sandbox: for the record only, never trusted
         cpu = outcome.result.get("cpu") if isinstance(outcome.result.get("cpu"), dict) else {}

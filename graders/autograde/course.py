@@ -26,7 +26,7 @@ from traitlets.config import Config, LoggingConfigurable
 from graders.autograde.preprocessors import REPLACEMENTS
 from graders.autograde.sanitize import SanitizeActiveContent
 from graders.course_settings import CourseSettingsError, read_course_settings
-from hub.i18n import Text
+from graders.text import Text
 
 # Heavy modules worth importing while a container waits for work, when the assignment imports them.
 PREIMPORTABLE = ("numpy", "pandas", "matplotlib", "sklearn", "scipy", "openpyxl")

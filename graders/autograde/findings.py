@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hub.i18n import Text
+from graders.text import Text
 
 # severity: tamper = faked results (affected tests score 0); limit = a resource or time limit stopped the
 # code (tests not run score 0); restored = the notebook's structure was repaired from the gradebook;

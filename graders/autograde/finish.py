@@ -118,8 +118,10 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
             continue
         checker = cr.get("checker") or {}
         for note in checker.get("findings", []):
-            kind = "shadowed_builtin" if note.startswith("shadowed_builtin") else "bridge_failed"
-            add(kind, label, note.split(": ", 1)[-1])
+            if note.startswith("shadowed_builtin"):
+                add("shadowed_builtin", label, note.split(": ", 1)[-1])
+            elif status not in ("timeout", *STOPPED):  # the learner's code was stopped: that is the finding
+                add("bridge_failed", label, note.split(": ", 1)[-1])
         if status == "checker_failed":
             add("bridge_failed", label, checker.get("status", ""))
         if not ran or status in STOPPED or status in ("output_lost", "checker_failed"):  # no trustworthy outcome

@@ -25,6 +25,9 @@ import time
 MARKER = b"TRUONGSO-RESULT"
 PROTOCOL = 2
 OUTPUT_CUT = "[Trường Số: bỏ bớt đầu ra quá lớn"
+SUBMISSION_WALL_FACTOR = 3  # the submission's wall-clock limit, the same last resort (the host waits as long)
+WALL_FACTOR = 10  # nbclient's wall-clock limit, a last resort behind the run-time limit (Kernel.watch)
+GRACE = 5  # seconds an interrupted cell has to stop before it is given up
 SERVE_WAIT = 20  # seconds the checker waits for the learner's kernel to start serving a test
 
 
@@ -220,10 +223,21 @@ class Kernel:
 
         cell = self.node(cell_type="code", source=source, metadata=self.node(), outputs=[], execution_count=None)
         self.nb.cells.append(cell)
-        self.reply, self.cell_bytes, self.interrupted = None, 0, False
+        self.reply, self.cell_bytes, self.interrupted, self.fired, self.given_up = None, 0, False, False, False
+        self.used = 0.0
         status = "ok"
+        limit = self.client.timeout
+        if limit:  # ours is the limit; nbclient's own (wall clock) is only a last resort
+            self.client.timeout = limit * WALL_FACTOR
+        task = asyncio.ensure_future(
+            self.client.async_execute_cell(cell, len(self.nb.cells) - 1, store_history=store_history)
+        )
         try:
-            await self.client.async_execute_cell(cell, len(self.nb.cells) - 1, store_history=store_history)
+            if limit:
+                await self.watch(task, limit)
+            await task
+        except asyncio.CancelledError:  # interrupted and still running past the grace: it ignores interrupts
+            status = "unresponsive"
         except CellTimeoutError as exc:
             # A reply but no end of output: messages were lost (one too large for the cap dropped the
             # connection), or, after a time-out, nbclient's stand-in reply came while a flood of output was
@@ -242,11 +256,34 @@ class Kernel:
         except Exception as exc:  # a kernel that sends garbage ends its own notebook, never the runner
             status = "runner_error"
             cell.setdefault("metadata", {})["ts_error"] = f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            if limit:
+                self.client.timeout = limit
+        if self.given_up:  # however nbclient ended the cancelled wait
+            status = "unresponsive"
         content = (self.reply or {}).get("content", {})
         if status == "ok" and content.get("status") == "error":
             timeout_name = (self.client.error_on_timeout or {}).get("ename")
-            status = "timeout" if timeout_name and content.get("ename") == timeout_name else "error"
+            timed_out = self.fired or (timeout_name and content.get("ename") == timeout_name)
+            status = "timeout" if timed_out else "error"
         return cell, status, content
+
+    async def watch(self, task, limit):
+        """The cell's time limit counts the time the kernel ran or waited for something (sleep, I/O, a child),
+        not the time it waited for a CPU: on a busy machine a cell gets the same time as on an idle one.
+        At the limit the kernel is interrupted; if it still runs after as long again, the cell is given up."""
+        pid = getattr(getattr(self.client.km, "provisioner", None), "pid", None)
+        started, queued = time.monotonic(), runqueue_wait(pid)
+        while not task.done():
+            await asyncio.wait([task], timeout=0.05)
+            used = self.used = time.monotonic() - started - (runqueue_wait(pid) - queued)
+            if not self.fired and used >= limit:
+                self.fired = self.interrupted = True
+                await asyncio.gather(self.client.km.interrupt_kernel(), return_exceptions=True)
+            elif self.fired and used >= limit + max(limit, GRACE) and not task.done():
+                self.given_up = True
+                task.cancel()
+                return
 
     async def stop(self):
         await asyncio.gather(self.client._async_cleanup_kernel(), return_exceptions=True)
@@ -339,7 +376,9 @@ class NotebookRun:
         self.status, self.detail = "completed", ""
 
     def left(self):
-        return self.deadline - time.monotonic()
+        """What is left of the submission's time: run time (as Kernel.watch counts it), with wall clock as the
+        last resort."""
+        return min(self.deadline["limit"] - self.deadline["spent"], self.deadline["wall"] - time.monotonic())
 
     def budget(self):  # the next cell's seconds: its limit, or what is left of the submission's (an int)
         return max(1, int(min(self.cell_timeout, self.left() + 0.999)))
@@ -350,6 +389,7 @@ class NotebookRun:
         src = f'__import__("sys").modules["_ts_{self.nonce}"].check({pos})'
         self.kernel.client.timeout = self.budget()
         cell, status, content = await self.kernel.run(src, store_history=False)
+        self.deadline["spent"] += self.kernel.used
         canary = f"truongso-canary-{self.nonce}-{pos}"
         raised = (content.get("status") == "error" and content.get("ename") == "AssertionError"
                   and canary in str(content.get("evalue", "")))  # fmt: skip
@@ -399,6 +439,7 @@ class NotebookRun:
                 }
             else:
                 cell, status, content = await self.kernel.run(spec["src"], store_history=True)
+                self.deadline["spent"] += self.kernel.used
                 nbgrader_error_output(cell, content)
                 outputs = [dict(o) for o in cell.outputs]
             pending = None
@@ -429,12 +470,16 @@ class NotebookRun:
         checker = self.checker
         serve = (f"exec(compile({self.kernel.static['responder']!r}, '<truongso-responder>', 'exec'), "
                  f"{{'__name__': '_ts_responder', 'SOCKET': {checker.socket!r}, 'USER_NS': globals()}})")  # fmt: skip
-        request = {"op": "test", "src": source, "timeout": budget, "cap_bytes": self.kernel.caps["cell_bytes"]}
+        request = {"op": "test", "src": source, "timeout": budget * WALL_FACTOR,  # the kernel's limit decides
+                   "cap_bytes": self.kernel.caps["cell_bytes"]}  # fmt: skip
         loop = asyncio.get_running_loop()
-        answer = loop.run_in_executor(None, checker.request, request, budget + SERVE_WAIT + 10)
+        answer = loop.run_in_executor(None, checker.request, request, budget * WALL_FACTOR + SERVE_WAIT + 10)
         cell, status, _ = await self.kernel.run(serve, store_history=True)
+        self.deadline["spent"] += self.kernel.used
         done, _ = await asyncio.wait([answer], timeout=2)
-        if not done:  # the responder ended (broken, interrupted or never connected): stop the checker's wait
+        if not done and status in ("died", "unresponsive", "runner_error"):
+            checker.kill()  # the notebook stops here; a checker still waiting on the kernel is not waited for
+        elif not done:  # the responder ended (broken, interrupted or never connected): stop the checker's wait
             await loop.run_in_executor(None, checker.unblock)
         verdict = await answer
         learner = [dict(o) for o in cell.outputs if o.get("output_type") in ("stream", "display_data")]
@@ -460,6 +505,23 @@ class NotebookRun:
         for spec in rest:
             self.cells.append({"i": spec["i"], "status": status, "execution_count": None, "outputs": [],
                                "truncated": False})  # fmt: skip
+
+
+def runqueue_wait(pid):
+    """Seconds the kernel's threads spent ready to run but waiting for a CPU (the most of any thread)."""
+    if pid is None:
+        return 0.0
+    waited = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    waited = max(waited, int(fh.read().split()[1]))
+            except (OSError, ValueError, IndexError):
+                continue
+    except OSError:
+        return 0.0
+    return waited / 1e9
 
 
 def counters():
@@ -597,7 +659,8 @@ async def amain(static, stdin_fd, started):
     if job is None:
         os._exit(3)
     job_started = time.monotonic()
-    deadline = job_started + float(job["deadline"])
+    deadline = {"limit": float(job["deadline"]), "spent": 0.0,  # shared by the submission's notebooks
+                "wall": job_started + float(job["deadline"]) * SUBMISSION_WALL_FACTOR}  # fmt: skip
     write_files(static["workdir"], job.get("files", []))
     job_exec = job.get("exec", {})
     cell_timeout = job_exec.get("timeout") or 10**6

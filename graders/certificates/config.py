@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from traitlets import Any as AnyTrait
 from traitlets import Integer, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
@@ -71,6 +72,11 @@ class CertificateSettings(Configurable):
         config=True
     )
     place = Unicode("Hà Nội", help="Place printed before the date ('Hà Nội, ngày … tháng … năm …').").tag(config=True)
+    roster = AnyTrait(
+        None, allow_none=True,
+        help="(course_id, class_name or None) -> learners; set by the hub (hub.directory.learners.roster_for), "
+        "which owns the directory: graders/ never reads hub tables.",
+    )  # fmt: skip
     decision = Unicode(
         "", help="Default number of the decision certificates are issued under, e.g. 'Số 706/QĐ-TBDCB'."
     ).tag(config=True)
@@ -194,14 +200,14 @@ class CertificateSettings(Configurable):
 
     @classmethod
     def create(cls, values: dict[str, Any], source: str) -> CertificateSettings:
-        from hub.settings import settings_from
+        from graders.settings_files import settings_from
 
         return settings_from(cls, values, source, CertificateSettingsError)
 
     @classmethod
     def from_hub(cls, hub: Any, overrides: dict[str, Any] | None = None) -> CertificateSettings:
         """Settings for a hub (`hub.settings.HubSettings`): its data directory's certificates.toml on top."""
-        from hub.settings import read_toml
+        from graders.settings_files import read_toml
 
         path = hub.data_path / SETTINGS_FILE
         values = read_toml(path, CertificateSettingsError)

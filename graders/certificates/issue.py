@@ -30,7 +30,7 @@ from graders.certificates.rules import Evaluation, evaluate, read_results
 from graders.certificates.store import CertificateStore, add_audit
 from graders.curriculum import Course, CourseError, load_courses
 from graders.scores import GradebookMissing, GradebookUnreadable
-from hub.i18n import Text, UserError
+from graders.text import Text, UserError
 
 RETRIES = 8
 
@@ -85,43 +85,6 @@ def clean_decision(text: str | None) -> str:
     return decision
 
 
-def learners_of(directory_url: str, course_id: str, class_name: str | None) -> list[Learner]:
-    """Learners enrolled in the course's classes (or one class), from the directory; one entry per person."""
-    from hub.directory.db import Directory
-    from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
-
-    directory = Directory(directory_url)
-    try:
-        with directory.session() as s:
-            if class_name is not None:
-                cls = s.get(SchoolClass, class_name)
-                if cls is None:
-                    raise UserError(f"không có lớp {class_name!r}", f"no class {class_name!r}")
-                if cls.course_id != course_id:
-                    raise UserError(
-                        f"lớp {class_name} học khoá {cls.course_id or '-'}, không phải {course_id}",
-                        f"class {class_name} takes course {cls.course_id or '-'}, not {course_id}",
-                    )
-            query = (
-                select(Person, SchoolClass)
-                .join(Enrolment, Enrolment.username == Person.username)
-                .join(SchoolClass, SchoolClass.name == Enrolment.class_name)
-                .where(SchoolClass.course_id == course_id, Enrolment.role == EnrolmentRole.learner)
-            )
-            if class_name is not None:
-                query = query.where(SchoolClass.name == class_name)
-            chosen: dict[str, Learner] = {}
-            order: dict[str, tuple] = {}
-            for person, cls in s.execute(query):
-                key = (cls.year or 0, cls.created_at.isoformat() if cls.created_at else "", cls.name)
-                if person.username not in chosen or key > order[person.username]:  # latest class wins
-                    chosen[person.username] = Learner(person.username, person.full_name, person.organisation, cls.name)
-                    order[person.username] = key
-    finally:
-        directory.dispose()
-    return [chosen[name] for name in sorted(chosen)]
-
-
 def make_plan(
     settings: CertificateSettings,
     store: CertificateStore | None,
@@ -130,7 +93,10 @@ def make_plan(
     reissue: Sequence[str] = (),
     learners: list[Learner] | None = None,
 ) -> Plan:
-    learners = learners if learners is not None else learners_of(settings.db_url, course.id, class_name)
+    if learners is None:
+        if settings.roster is None:
+            raise TypeError("make_plan needs the learners or a roster (set by the hub: hub.directory.learners)")
+        learners = settings.roster(course.id, class_name)
     plan = Plan(course)
     try:  # only the learners being decided on, not everybody the gradebook has
         results = read_results(course, settings.gradebook_url_for(course.id), [lr.username for lr in learners])

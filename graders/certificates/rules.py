@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 from graders.curriculum import Course
 from graders.scores import AssignmentScore, assignment_scores
-from hub.i18n import Text
+from graders.text import Text
 
 EPSILON = 1e-9  # 69.99999999 from float sums is 70
 

@@ -42,11 +42,11 @@ def parse_serial(text: str) -> str | None:
 
 
 def make_engine(url: str) -> Engine:
-    from hub.directory.db import check_sqlite_file
-    from hub.directory.db import make_engine as directory_engine
+    from graders.db import check_sqlite_file
+    from graders.db import make_engine as database_engine
 
     check_sqlite_file(url)
-    return directory_engine(url)  # same pragmas (WAL, busy timeout) as the directory on the same file
+    return database_engine(url)  # same pragmas (WAL, busy timeout) as the directory on the same file
 
 
 class CertificateStore:
@@ -62,7 +62,7 @@ class CertificateStore:
 
     def ensure_schema(self) -> None:
         """Create or upgrade the registry tables (safe to repeat, safe from two processes at once)."""
-        from hub.directory.db import upgrade_schema
+        from graders.db import upgrade_schema
 
         upgrade_schema(self.engine, MIGRATIONS, error=StoreError)
 

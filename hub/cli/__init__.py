@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from hub.i18n import UserError
+from graders.text import UserError
 
 
 class Parser(argparse.ArgumentParser):

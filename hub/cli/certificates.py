@@ -6,8 +6,8 @@ import argparse
 import getpass
 from pathlib import Path
 
+from graders.text import UserError
 from hub.cli.common import add_data_dir, existing_data_dir, load_settings
-from hub.i18n import UserError
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -66,10 +66,14 @@ def _context(args: argparse.Namespace):
         overrides["public_url"] = HubSettings.from_run_file(hub.data_path).public_url
     except Exception:  # never started, or an older run file: the configured address
         pass
+    from hub.directory.learners import roster_for
+
     try:
-        return CertificateSettings.from_hub(hub, overrides)
+        settings = CertificateSettings.from_hub(hub, overrides)
     except CertificateSettingsError as exc:
         raise UserError(f"cấu hình sai: {exc}", f"bad setting: {exc}") from None
+    settings.roster = roster_for(settings.db_url)  # the hub hands its learners down
+    return settings
 
 
 def _store(settings, create: bool = True):

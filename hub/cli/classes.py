@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from graders.text import UserError
 from hub.cli.common import add_data_dir, existing_data_dir, load_settings, open_directory
 from hub.directory.models import Enrolment, Funding, SchoolClass
-from hub.i18n import UserError
 from hub.roster.validate import CLASS_CODE_RE, normalize_class_code
 
 

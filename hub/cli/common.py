@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from graders.text import UserError
 from hub.directory.db import Directory, DirectoryError
-from hub.i18n import UserError
 from hub.settings import HubSettings, SettingsError
 
 

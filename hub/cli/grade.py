@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from hub.i18n import UserError
+from graders.text import UserError
 
 COURSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 

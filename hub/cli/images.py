@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hub.i18n import UserError
+from graders.text import UserError
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

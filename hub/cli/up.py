@@ -9,10 +9,10 @@ import socket
 import sys
 from pathlib import Path
 
+from graders.text import UserError
 from hub.cli.common import add_data_dir, load_settings, open_directory
 from hub.directory import accounts
 from hub.directory.db import DirectoryError, check_sqlite_file
-from hub.i18n import UserError
 from hub.keys import HubSecrets
 from hub.settings import HubSettings
 

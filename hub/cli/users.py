@@ -6,10 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
+from graders.text import UserError
 from hub.cli.common import add_data_dir, existing_data_dir, load_settings, open_directory
 from hub.directory import accounts
 from hub.directory.models import Enrolment, Person
-from hub.i18n import UserError
 from hub.roster.importer import ImportReport, import_roster
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from nativeauthenticator.orm import UserInfo
 
+from graders.text import Text
 from hub.directory.accounts import GENERATED_PASSWORD_ROUNDS, generate_password, hash_password
 from hub.directory.db import Directory
 from hub.directory.models import Enrolment, Person, SchoolClass
-from hub.i18n import Text
 from hub.roster.reader import read_roster
 from hub.roster.validate import Candidate, RowError, check_sheet, normalize_class_code
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from graders.text import Text
 from hub.directory.accounts import is_valid_username, normalize_username
 from hub.directory.models import EnrolmentRole
-from hub.i18n import Text
 from hub.roster.reader import Sheet
 
 # Column names people actually type, compared without diacritics, case or punctuation.

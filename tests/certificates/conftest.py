@@ -16,6 +16,7 @@ from factories import Sub, add_people, all_passed, make_gradebook
 
 from graders.certificates.config import CertificateSettings
 from graders.curriculum import Course, default_courses_root, load_course
+from hub.directory.learners import roster_for
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "certificates"
@@ -77,6 +78,7 @@ def build_world(data_dir: Path, course: Course, db_url: str | None = None, toml:
     settings = CertificateSettings.create(
         {"data_dir": str(data_dir), "db_url": url, "public_url": "http://127.0.0.1:8000/"}, "test"
     )
+    settings.roster = roster_for(url)
     return World(data_dir, settings, course)
 
 
@@ -98,6 +100,7 @@ def world(tmp_path: Path, course: Course, world_template: Path) -> World:
         },
         "test",
     )
+    settings.roster = roster_for(settings.db_url)
     return World(data_dir, settings, course)
 
 

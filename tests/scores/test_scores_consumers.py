@@ -69,10 +69,12 @@ def test_certificate_rules_equal_nbgrader(portal: PortalData, gradebook_url: str
     nbgrader's numbers: capped at course.yaml's points, waiting grades are "not yet", missing ones named."""
     from graders.certificates.config import CertificateSettings
     from graders.certificates.issue import make_plan
+    from hub.directory.learners import roster_for
 
     settings = CertificateSettings.create(
         {"data_dir": str(portal.settings.data_path), "db_url": portal.settings.db_url, "gradebook_url": gradebook_url,
          "public_url": "http://127.0.0.1:8000/"}, "test")  # fmt: skip
+    settings.roster = roster_for(settings.db_url)
     plan = make_plan(settings, None, course, CLASS)
     verdicts = {lr.username: v for lr, v in [*plan.eligible, *plan.incomplete]}
     assert set(verdicts) == {*LEARNERS, NOT_IN_GRADEBOOK, NOBODY} and plan.note is None

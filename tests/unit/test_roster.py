@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 from nativeauthenticator.orm import UserInfo
 
+from graders.text import UserError
 from hub.directory.db import Directory
 from hub.directory.models import Enrolment, Person, SchoolClass
-from hub.i18n import UserError
 from hub.roster.importer import import_roster
 
 HEADER = ["Họ và tên", "Email", "Đơn vị", "Lớp"]

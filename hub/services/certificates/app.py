@@ -19,7 +19,7 @@ from graders.certificates.credential import ensure_signing_key, public_key_pem
 from graders.certificates.documents import issuer_profile, status_list_credential
 from graders.certificates.models import utcnow
 from graders.certificates.store import AlreadyRevoked, CertificateStore, NotFound, open_store
-from hub.i18n import Text, UserError
+from graders.text import Text, UserError
 from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.certificates import handlers as h
 from hub.services.certificates.ratelimit import RateLimiter
@@ -190,11 +190,13 @@ def main() -> None:
 
     from tornado.ioloop import IOLoop
 
+    from hub.directory.learners import roster_for
     from hub.settings import HubSettings
 
     run_file = Path(os.environ["TRUONGSO_RUN_SETTINGS"])
     hub = HubSettings.from_run_file(run_file.parent.parent)
     settings = CertificateSettings.from_hub(hub)
+    settings.roster = roster_for(settings.db_url)  # the hub hands its learners down
     service = CertificateService(settings, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX))
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10103"))
     make_server(service).listen(url.port or 80, url.hostname or "127.0.0.1")

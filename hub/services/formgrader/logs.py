@@ -18,7 +18,7 @@ from typing import Any
 from tornado.httputil import HTTPHeaders, HTTPServerRequest
 from tornado.web import OutputTransform
 
-from hub.i18n import Text
+from graders.text import Text
 
 log = logging.getLogger("truongso.formgrader")
 

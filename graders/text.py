@@ -1,4 +1,6 @@
-"""Vietnamese first, English second: the one format for messages shown to people."""
+"""Vietnamese first, English second: the one format for messages shown to people.
+
+At the bottom of the layers: graders/ and hub/ both use it, and it imports nothing of ours."""
 
 from __future__ import annotations
 
