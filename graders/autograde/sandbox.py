@@ -392,25 +392,18 @@ def remove_stale_sandboxes(client: Any, name_prefix: str, older_than: float = 36
     left alone unless their owning process is gone or they are a minute old (their owner removes them)."""
     removed = 0
     now = time.time()
-    for container in client.containers.list(all=True, filters={"label": f"{ROLE_LABEL}={ROLE}"}):
-        if not container.name.startswith(name_prefix + "-"):
+    # One list call (the SDK's containers.list inspects each one afterwards, and fails with NotFound when a
+    # batch next to this one removes its sandbox in between).
+    for entry in client.api.containers(all=True, filters={"label": f"{ROLE_LABEL}={ROLE}"}):
+        name = (entry.get("Names") or ["/"])[0].lstrip("/")
+        if not name.startswith(name_prefix + "-"):
             continue
-        state = container.attrs.get("State", {})
-        age = now - _parse_docker_time(container.attrs.get("Created", ""))
-        orphan = _owner_gone(container.labels.get(OWNER_LABEL, ""))
-        if (state.get("Status") in ("exited", "created", "dead") and (orphan or age > 60)) or age > older_than:
+        age = now - float(entry.get("Created") or now)
+        orphan = _owner_gone((entry.get("Labels") or {}).get(OWNER_LABEL, ""))
+        if (entry.get("State") in ("exited", "created", "dead") and (orphan or age > 60)) or age > older_than:
             try:
-                container.remove(force=True)
+                client.api.remove_container(entry["Id"], force=True)
                 removed += 1
             except DockerException:
                 pass
     return removed
-
-
-def _parse_docker_time(value: str) -> float:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(value[:26].rstrip("Z") + "+00:00").timestamp()
-    except ValueError:
-        return 0.0

@@ -3,7 +3,6 @@ passwords bcrypt cannot take (the real-hub timing test is tests/e2e/test_service
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from support.aio import run_coroutine
 
 from hub.auth import authenticator as auth
 from hub.directory.accounts import CHOSEN_PASSWORD_ROUNDS, GENERATED_PASSWORD_ROUNDS, hash_password, set_password
@@ -69,9 +69,9 @@ def test_a_new_password_too_long_for_bcrypt_is_refused_with_a_reason(tmp_path: P
     directory.dispose()
     authenticator = auth.TruongSoAuthenticator(directory_url=url)
     change = authenticator.change_own_password
-    assert asyncio.run(change("hocvien1", "Mat-khau-cu-2026", "Dài" * 30)) == "too_long"
-    assert asyncio.run(change("hocvien1", "x" * 100, "Mat-khau-moi-2026!")) == "wrong_old"  # no 500
-    assert asyncio.run(change("hocvien1", "Mat-khau-cu-2026", "Mat-khau-moi-2026!")) is None
+    assert run_coroutine(change("hocvien1", "Mat-khau-cu-2026", "Dài" * 30)) == "too_long"
+    assert run_coroutine(change("hocvien1", "x" * 100, "Mat-khau-moi-2026!")) == "wrong_old"  # no 500
+    assert run_coroutine(change("hocvien1", "Mat-khau-cu-2026", "Mat-khau-moi-2026!")) is None
 
 
 def test_failed_logins_of_made_up_usernames_do_not_grow_memory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,6 @@ workspace image's "storage full" messages (imported from images/workspace, as th
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import importlib
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.aio import run_coroutine
 from traitlets.config import Config
 
 from hub import network
@@ -168,12 +168,12 @@ def test_save_on_a_full_disk_answers_507(workspace_modules: tuple, tmp_path: Pat
 
         return save_file
 
-    assert asyncio.run(manager.save(model, "ok.txt"))["name"] == "ok.txt"
+    assert run_coroutine(manager.save(model, "ok.txt"))["name"] == "ok.txt"
     monkeypatch.setattr(manager, "_save_file", failing(OSError(errno.ENOSPC, "No space left on device")))
     with pytest.raises(web.HTTPError) as refused:
-        asyncio.run(manager.save(model, "full.txt"))
+        run_coroutine(manager.save(model, "full.txt"))
     assert refused.value.status_code == 507 and "Ổ lưu trữ của bạn đã đầy" in refused.value.log_message
     monkeypatch.setattr(manager, "_save_file", failing(PermissionError(errno.EACCES, "denied")))
     with pytest.raises(web.HTTPError) as other:
-        asyncio.run(manager.save(model, "denied.txt"))
+        run_coroutine(manager.save(model, "denied.txt"))
     assert other.value.status_code == 500  # other errors are not dressed up as a full disk
