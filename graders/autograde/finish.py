@@ -103,7 +103,9 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
         if status == "timeout":
             add("timeout", label)
         elif status in STOPPED:
-            add("out_of_memory" if memory and status == "died" else STOPPED[status], label)
+            # Out of memory, a kernel dies, or first stalls in memory reclaim (ignoring the interrupt) and
+            # is killed after: the cause is the same, so is the finding, on an idle or a busy machine.
+            add("out_of_memory" if memory and status in ("died", "unresponsive") else STOPPED[status], label)
         elif status == "deadline":
             add("deadline", label)
         if cr["truncated"] or status == "output_lost":

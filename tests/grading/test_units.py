@@ -188,3 +188,29 @@ def test_a_submission_is_written_in_one_transaction(tmp_path: Path) -> None:
     gb = open_gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "c")
     assert gb.find_submission("a", "hv1").score == 2
     gb.close()
+
+
+@pytest.mark.parametrize(("status", "oom_kills", "expected"), [
+    ("died", 1, ["out_of_memory"]),
+    ("unresponsive", 1, ["out_of_memory"]),  # stalled in memory reclaim, then killed: the same cause (issue 10)
+    ("unresponsive", 0, ["unresponsive"]),
+    ("died", 0, ["kernel_died"]),
+])  # fmt: skip
+def test_a_kernel_stopped_by_memory_has_one_finding_however_it_stopped(status, oom_kills, expected) -> None:
+    import nbformat
+
+    from graders.autograde.finish import interpret
+    from graders.autograde.prepare import NotebookContext, PreparedNotebook, Submission
+    from graders.autograde.sandbox import SandboxOutcome
+
+    job, result = good_result()
+    nb_result = result["notebooks"][0]
+    nb_result["cells"][0].update(status=status, outputs=[])
+    nb_result["limits"]["oom_kills"] = oom_kills
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i}") for i in range(3)])
+    nb.cells[2].metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+    prepared = PreparedNotebook("nb", nb, NotebookContext("nb"), job["notebooks"][0]["cells"])
+    sub = Submission("an", Path("."), notebooks=[prepared])
+    interpret(sub, SandboxOutcome(result=result), job)
+    assert [(f.kind, f.cell) for f in prepared.ctx.findings] == [(kind, "t") for kind in expected]
+    assert prepared.ctx.verdicts[2]["ename"] == "TruongSoNotRun"
