@@ -1,6 +1,7 @@
 # Trường Số — two commands on a fresh machine:
 #   make run    set everything up and run the training hub in demo mode (http://127.0.0.1:8000)
 #   make test   set everything up and run the whole test suite
+#   make test-fast  the tests that need no Docker engine, browser, PostgreSQL or hub (edit-test loop)
 # Debian's own Python when there is one: the same 3.11 as inside our images, and readable by the
 # unprivileged user the course formgraders run as (a pyenv Python under /root is not).
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 DATA_DIR ?= data
 
-.PHONY: run test setup system-deps system-deps-test docker-engine lint clean help
+.PHONY: run test test-fast setup system-deps system-deps-test docker-engine lint clean help
 
 help:
 	@echo "make run   — cài đặt và chạy hub demo / set up and run the demo hub on http://127.0.0.1:$(PORT)"
@@ -25,6 +26,11 @@ test: setup system-deps-test
 	$(BIN)/truongso images build
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The edit-test loop: no Docker engine, no browser, no PostgreSQL, no hub subprocess (markers come from the
+# fixtures a test uses: tests/conftest.py). `make test` still runs everything.
+test-fast: setup
+	TRUONGSO_TEST_FAST=1 $(BIN)/pytest -n 2 -m "not docker and not browser and not postgres and not hub and not slow" --durations=10
 
 setup: $(VENV)/.installed $(VENV)/proxy/.installed
 

@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from traitlets.config import Config
 
-from graders.text import Text
+from graders.text import BilingualError
 
 INSTRUCTOR_FILE = "grading.toml"
 GENERATED_FILE = "nbgrader_config.py"
@@ -117,12 +117,8 @@ _TYPES = {
 log = logging.getLogger(__name__)
 
 
-class CourseSettingsError(ValueError):
+class CourseSettingsError(BilingualError, ValueError):
     """A course setting we cannot grade with; `text` says which and why, in both languages, on one line."""
-
-    def __init__(self, vi: str, en: str) -> None:
-        self.text = Text(vi, en)
-        super().__init__(str(self.text))
 
 
 def _fail(source: str, where: str, vi: str, en: str) -> CourseSettingsError:

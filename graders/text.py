@@ -21,9 +21,26 @@ class Text:
         return Text(self.vi.format(**values), self.en.format(**values))
 
 
-class UserError(Exception):
-    """An error the person at the keyboard can fix; shown as one bilingual line, never a traceback."""
+class BilingualError(Exception):
+    """The one error family: a reason in both languages (`text`, or `vi`/`en`) and, for errors a service answers
+    with, the HTTP `status` (a class default, or per instance). Services render it; nobody parses its message."""
 
-    def __init__(self, vi: str, en: str) -> None:
+    status: int | None = None
+
+    def __init__(self, vi: str, en: str, status: int | None = None) -> None:
         self.text = Text(vi, en)
+        if status is not None:
+            self.status = status
         super().__init__(str(self.text))
+
+    @property
+    def vi(self) -> str:
+        return self.text.vi
+
+    @property
+    def en(self) -> str:
+        return self.text.en
+
+
+class UserError(BilingualError):
+    """An error the person at the keyboard can fix; shown as one bilingual line, never a traceback."""

@@ -26,6 +26,7 @@ from traitlets import Integer, Unicode, default
 from traitlets.config import Config
 
 from graders.text import Text
+from graders.timeutil import SCHOOL_TIMEZONE
 from hub import storage
 from hub.network import check_host_firewall, network_problem, workspace_network
 from hub.settings import HubSettings
@@ -301,7 +302,7 @@ class WorkspaceSpawner(DockerSpawner):
     def get_env(self) -> dict:
         env = super().get_env()
         env.pop("JUPYTER_IMAGE_SPEC", None)
-        env["TZ"] = "Asia/Ho_Chi_Minh"
+        env["TZ"] = SCHOOL_TIMEZONE
         # Belt and braces with the venv (which already has no user site): a learner's ~/.local packages
         # must not change the server (jupyterhub-singleuser, nbgrader's extensions, the exchange client).
         env["PYTHONNOUSERSITE"] = "1"

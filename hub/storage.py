@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders.text import Text, UserError
+from graders.text import BilingualError, Text, UserError
 
 WORKSPACE_UID = 1000  # the image's learner (images/workspace/Dockerfile: useradd --uid 1000)
 MIN_DISK = 64 << 20  # below this an ext4 image is mostly journal and metadata
@@ -45,12 +45,11 @@ TOOLS = ("mkfs.ext4", "e2fsck", "resize2fs", "mount", "umount")
 MOUNT_OPTIONS = "loop,discard,nosuid,nodev,errors=remount-ro"
 
 
-class StorageError(Exception):
+class StorageError(BilingualError):
     """A home disk could not be made ready; the learner's files are untouched. `text` is bilingual."""
 
     def __init__(self, text: Text) -> None:
-        self.text = text
-        super().__init__(str(text))
+        super().__init__(text.vi, text.en)
 
 
 def parse_size(value: str) -> int:

@@ -16,6 +16,27 @@ import pytest
 from support.hub import ADMIN_PASSWORD, Hub, start_hub
 from support.requirements import require
 
+# What a test needs, read from the fixtures it uses (directly or through other fixtures), so markers cannot
+# drift from the code: `make test-fast` deselects them. A fixture reached by `request.getfixturevalue` is not
+# visible here; such parameters carry the marker on their `pytest.param` instead (tests/scores, tests/unit).
+NEEDS = {
+    "docker": {"docker_client"},  # every engine-backed fixture depends on it
+    "browser": {"browser"},
+    "postgres": {"postgres"},
+    # A real JupyterHub in a subprocess; start_hub() refuses to run under `make test-fast` (TRUONGSO_TEST_FAST),
+    # so a hub fixture missing here fails there instead of slowing the fast tier down.
+    "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
+    "hub": {"demo_hub", "docker_demo_hub", "hub", "cert_hub", "disk_hub", "pg_hub", "docker_hub"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in NEEDS.items():
+            if used & fixtures:
+                item.add_marker(marker)
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:

@@ -26,18 +26,14 @@ from traitlets.config import Config, LoggingConfigurable
 from graders.autograde.preprocessors import REPLACEMENTS
 from graders.autograde.sanitize import SanitizeActiveContent
 from graders.course_settings import CourseSettingsError, read_course_settings
-from graders.text import Text
+from graders.text import BilingualError
 
 # Heavy modules worth importing while a container waits for work, when the assignment imports them.
 PREIMPORTABLE = ("numpy", "pandas", "matplotlib", "sklearn", "scipy", "openpyxl")
 
 
-class AutogradeError(Exception):
+class AutogradeError(BilingualError):
     """The batch cannot start (bad course directory, unknown assignment, no Docker…): one line for a person."""
-
-    def __init__(self, vi: str, en: str) -> None:
-        self.text = Text(vi, en)
-        super().__init__(str(self.text))
 
 
 class SandboxGrader(LoggingConfigurable):

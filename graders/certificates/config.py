@@ -20,6 +20,8 @@ from traitlets import Any as AnyTrait
 from traitlets import Integer, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
+from graders.timeutil import SCHOOL_TIMEZONE
+
 SETTINGS_FILE = "certificates.toml"
 FONT_DIRS = ("/usr/share/fonts/truetype/noto", "/usr/share/fonts/truetype/dejavu")
 # Serif first (official documents are set in serif); DejaVu also ships inside matplotlib, a dependency.
@@ -81,7 +83,7 @@ class CertificateSettings(Configurable):
         "", help="Default number of the decision certificates are issued under, e.g. 'Số 706/QĐ-TBDCB'."
     ).tag(config=True)
     serial_prefix = Unicode("TS", help="Prefix of serial numbers: <prefix>-<year>-<6 digits>.").tag(config=True)
-    timezone = Unicode("Asia/Ho_Chi_Minh", help="Time zone of the dates printed and of the serial's year.").tag(
+    timezone = Unicode(SCHOOL_TIMEZONE, help="Time zone of the dates printed and of the serial's year.").tag(
         config=True
     )
     output_dir = Unicode(

@@ -34,6 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from graders.text import BilingualError
+
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CRYPTOSUITE = "eddsa-jcs-2022"
@@ -42,12 +44,10 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _ED25519_MULTICODEC = b"\xed\x01"
 
 
-class CredentialError(ValueError):
-    """A document that cannot be a credential of ours; `vi`/`en` say why, for people."""
+class CredentialError(BilingualError, ValueError):
+    """A document that cannot be a credential of ours; `vi`/`en` say why, for people (HTTP 400 when uploaded)."""
 
-    def __init__(self, vi: str, en: str) -> None:
-        self.vi, self.en = vi, en
-        super().__init__(f"{vi} / {en}")
+    status = 400
 
 
 # ---------------------------------------------------------------- canonical bytes and encodings

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from graders.curriculum import Course
 from graders.scores import AssignmentScore, assignment_scores
 from graders.text import Text
+from graders.timeutil import SCHOOL_TIMEZONE
 
 EPSILON = 1e-9  # 69.99999999 from float sums is 70
 
@@ -46,7 +47,7 @@ def evaluate(
     course: Course,
     results: dict[str, dict[str, AssignmentResult]],
     usernames: Iterable[str],
-    tz: str = "Asia/Ho_Chi_Minh",
+    tz: str = SCHOOL_TIMEZONE,
 ) -> list[Evaluation]:
     """Evaluate `usernames` given their results (username -> assignment id -> result); dates in `tz`."""
     rule = course.completion

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from graders.text import BilingualError
+
 MiB = 1024 * 1024
 # GNU long names/links and PAX records: headers that describe the next member instead of being one.
 _RECORD_TYPES = frozenset({tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE})
@@ -44,14 +46,10 @@ _MAX_RECORDS_IN_A_ROW = 8
 RESERVED_FILES = ("timestamp.txt",)  # written by collect at the top of each submission
 
 
-class ArchiveError(ValueError):
+class ArchiveError(BilingualError, ValueError):
     """An archive we refuse; `vi` and `en` say why, `status` is the HTTP status the service answers with."""
 
     status = 400
-
-    def __init__(self, vi: str, en: str) -> None:
-        self.vi, self.en = vi, en
-        super().__init__(f"{vi} / {en}")
 
 
 class ArchiveTooLarge(ArchiveError):

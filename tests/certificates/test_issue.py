@@ -170,6 +170,7 @@ def _check_no_duplicates(world: World, expected: int, runs: list[subprocess.Comp
     assert len(by_actor) == 2, f"the two runs did not overlap: {by_actor}"  # both really issued
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_make_no_duplicate_sqlite(tmp_path: Path, course) -> None:
     world = _many_learners(tmp_path / "data", course, 80)
     runs = _concurrent_issue(world)

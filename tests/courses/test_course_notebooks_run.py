@@ -34,6 +34,7 @@ _socket.socket.connect, _socket.getaddrinfo = _guard_connect, _guard_getaddrinfo
 """
 
 
+@pytest.mark.slow  # a kernel per curriculum notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in NOTEBOOKS])
 def test_source_notebook_runs_offline_under_60s(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / path.parent.name

@@ -59,4 +59,3 @@ def docker_demo_hub(tmp_path_factory, docker_client, docker_prefix: str, workspa
     hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
     yield hub
     hub.stop()
-

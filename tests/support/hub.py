@@ -125,6 +125,8 @@ def start_hub(
     data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None, timeout: float = 180
 ) -> Hub:
     # timeout: a hub starts its services one after the other; on a saturated machine that takes minutes
+    if os.environ.get("TRUONGSO_TEST_FAST"):
+        raise RuntimeError("make test-fast starts no hub: add this test's hub fixture to NEEDS in tests/conftest.py")
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-hub-{port}-{int(time.time() * 1000)}.log"

@@ -211,6 +211,7 @@ def test_header_only_file(directory: Directory, tmp_path: Path) -> None:
     assert "không có dòng dữ liệu" in report.errors[0].reason.vi
 
 
+@pytest.mark.slow
 def test_ten_thousand_rows(directory: Directory, tmp_path: Path) -> None:
     given = ["An", "Bình", "Cường", "Dũng", "Hà", "Hương", "Khánh", "Lâm", "Minh", "Ngọc"]
     rows = [

@@ -44,6 +44,7 @@ EXPECTED = {"truongso_alembic_version", "truongso_exchange_version", "truongso_c
             "users_info", "certificates"}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(5))
 def test_fresh_sqlite_prepared_by_several_processes_at_once(tmp_path: Path, attempt: int) -> None:
     url = f"sqlite:///{tmp_path}/truongso.sqlite"

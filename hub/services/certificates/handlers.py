@@ -23,8 +23,10 @@ from tornado.httputil import parse_body_arguments
 from graders.certificates.codes import codes_match, format_code, normalize_code, parse_reference
 from graders.certificates.credential import CredentialError, parse_json_upload, verify
 from graders.certificates.store import parse_serial
+from graders.text import BilingualError
 from hub.blocking import run_blocking
 from hub.services.certificates.ratelimit import client_key
+from hub.services.errors import BilingualErrors
 from hub.services.xsrf import SessionXsrfMixin
 
 CSP = (
@@ -69,7 +71,7 @@ def public_view(cert: Any, tz: str) -> dict[str, Any]:
 CODE_IN_URI = re.compile(r"(/verify/[^/?#]+/)[^?#]+|([?&]code=)[^&#]*")
 
 
-class BaseHandler(web.RequestHandler):
+class BaseHandler(BilingualErrors):
     @property
     def svc(self):
         return self.settings["certificates"]
@@ -103,7 +105,9 @@ class BaseHandler(web.RequestHandler):
         return f"{self.svc.prefix}verify/{serial}/{code}" if code else f"{self.svc.prefix}verify/{serial}"
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        reason = getattr(kwargs.get("exc_info", (None, None))[1], "log_message", None) or self._reason
+        exc = kwargs.get("exc_info", (None, None))[1]
+        # ours in both languages; tornado's own (XSRF, authentication) with its English reason
+        reason = str(exc.text) if isinstance(exc, BilingualError) else getattr(exc, "log_message", None) or self._reason
         if self.request.path.endswith(".json") or "/api/" in self.request.path or self.wants_json():
             self.finish({"status": status_code, "error": reason})
             return
@@ -315,7 +319,7 @@ class AuthHandler(SessionXsrfMixin, HubOAuthenticated, BaseHandler):  # XSRF bou
 
     def require_admin(self) -> None:
         if not self.is_admin:
-            raise web.HTTPError(403, "chỉ quản trị viên / administrators only")
+            raise BilingualError("chỉ quản trị viên", "administrators only", 403)
 
 
 class MineHandler(AuthHandler):
@@ -330,12 +334,12 @@ class DownloadHandler(AuthHandler):
     async def get(self, serial: str, kind: str) -> None:
         cert = await run_blocking(self.svc.store.get, serial)
         if cert is None:
-            raise web.HTTPError(404, "không có giấy chứng nhận này / no such certificate")
+            raise BilingualError("không có giấy chứng nhận này", "no such certificate", 404)
         if cert.username != self.username and not self.is_admin:
-            raise web.HTTPError(403, "không phải giấy chứng nhận của bạn / not your certificate")
+            raise BilingualError("không phải giấy chứng nhận của bạn", "not your certificate", 403)
         if cert.revoked_at is not None and not self.is_admin:
             # a revoked certificate must not be printed again; its verification page stays public
-            raise web.HTTPError(410, "giấy chứng nhận đã bị thu hồi / this certificate was revoked")
+            raise BilingualError("giấy chứng nhận đã bị thu hồi", "this certificate was revoked", 410)
         if kind == "json":
             from graders.certificates.outputs import credential_file_bytes
 
@@ -404,4 +408,4 @@ class AdminRevokeHandler(AuthHandler):
 
 class NotFoundHandler(BaseHandler):
     def prepare(self) -> None:
-        raise web.HTTPError(404, "không có trang này / no such page")
+        raise BilingualError("không có trang này", "no such page", 404)

@@ -21,8 +21,10 @@ from typing import Any
 from jupyterhub.services.auth import HubAuthenticated, UserNotAllowed
 from tornado import web
 
-from graders.exchange.archive import ArchiveError, Limits, inspect_archive, read_members
+from graders.exchange.archive import Limits, inspect_archive, read_members
+from graders.text import BilingualError
 from hub.blocking import run_blocking
+from hub.services.errors import BilingualErrors, error_text
 from hub.services.exchange.access import Caller
 from hub.services.exchange.models import DEFAULT_CLASS, Submission
 from hub.services.exchange.store import RateLimited, Refused
@@ -33,14 +35,12 @@ SPOOL_IN_MEMORY = 1024 * 1024  # larger uploads wait on disk, not in memory, unt
 DRAIN_FACTOR = 2  # an authenticated body up to twice its route's limit is read and dropped to answer 413
 
 
-def _error(status: int, vi: str, en: str) -> web.HTTPError:
-    error = web.HTTPError(status, f"{vi} / {en}")
-    error.bilingual = {"vi": vi, "en": en}  # type: ignore[attr-defined]
-    return error
+def _error(status: int, vi: str, en: str) -> BilingualError:
+    return BilingualError(vi, en, status)
 
 
 @web.stream_request_body
-class ApiHandler(HubAuthenticated, web.RequestHandler):
+class ApiHandler(HubAuthenticated, BilingualErrors):
     """Token-only (no cookies, so no XSRF surface), JSON errors in both languages."""
 
     upload_methods: tuple[str, ...] = ()  # methods of this route whose body is an archive
@@ -108,25 +108,13 @@ class ApiHandler(HubAuthenticated, web.RequestHandler):
         self.on_finish()
         super().on_connection_close()
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        # The store and the archive checks refuse with their own exceptions, which carry their HTTP status.
-        if isinstance(e, Refused | ArchiveError):
-            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
-        else:
-            super()._handle_request_exception(e)
-
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # The store and the archive checks refuse with BilingualErrors, which carry their HTTP status.
         exc = kwargs.get("exc_info", (None, None))[1]
-        body: dict[str, Any] = {"status": status_code}
-        if isinstance(exc, Refused | ArchiveError):
-            body.update(vi=exc.vi, en=exc.en)
-            if isinstance(exc, RateLimited):  # here, not before send_error: it clears the headers
-                self.set_header("Retry-After", str(exc.retry_after))
-        elif getattr(exc, "bilingual", None):
-            body.update(exc.bilingual)
-        else:
-            body.update(vi="lỗi", en=self._reason)
-        body["message"] = f"{body['vi']} / {body['en']}"
+        text = error_text(status_code, kwargs, self._reason)
+        body: dict[str, Any] = {"status": status_code, "vi": text.vi, "en": text.en, "message": str(text)}
+        if isinstance(exc, RateLimited):  # here, not before send_error: it clears the headers
+            self.set_header("Retry-After", str(exc.retry_after))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(body, ensure_ascii=False))
 
@@ -416,7 +404,7 @@ def _days(days: float) -> timedelta:
     return timedelta(days=days)
 
 
-def _body_too_large(limit: int) -> web.HTTPError:
+def _body_too_large(limit: int) -> BilingualError:
     most = f"{limit / (1024 * 1024):.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
     return _error(413, f"nội dung gửi lên quá lớn (tối đa {most})", f"the request body is too large (at most {most})")
 

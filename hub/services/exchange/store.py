@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from graders.text import BilingualError
 from graders.timeutil import show, to_utc, utcnow
 from hub.directory.db import Directory
 from hub.services.exchange.blobs import BlobStore
@@ -24,12 +25,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 
 
-class Refused(Exception):
+class Refused(BilingualError):
     """A request the rules refuse; `status` is the HTTP code, `vi`/`en` the reason."""
 
     def __init__(self, status: int, vi: str, en: str) -> None:
-        self.status, self.vi, self.en = status, vi, en
-        super().__init__(f"{vi} / {en}")
+        super().__init__(vi, en, status)
 
 
 class RateLimited(Refused):

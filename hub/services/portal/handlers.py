@@ -7,10 +7,11 @@ from typing import Any
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
+from graders.text import BilingualError
 from graders.timeutil import school_wall_time
 from hub.blocking import run_blocking
+from hub.services.errors import BilingualErrors, error_text
 from hub.services.exchange.access import Caller
-from hub.services.exchange.store import Refused
 from hub.services.portal import views
 from hub.services.xsrf import SessionXsrfMixin
 
@@ -21,7 +22,7 @@ SECURITY_HEADERS = {
 }
 
 
-class PortalHandler(SessionXsrfMixin, HubOAuthenticated, web.RequestHandler):  # XSRF bound to the hub session
+class PortalHandler(SessionXsrfMixin, HubOAuthenticated, BilingualErrors):  # XSRF bound to the hub session
     def initialize(self, app: Any) -> None:
         self.app = app
         self.hub_auth = app.hub_auth
@@ -42,19 +43,16 @@ class PortalHandler(SessionXsrfMixin, HubOAuthenticated, web.RequestHandler):  #
         self.finish(page)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None))[1]
-        vi, en = (exc.vi, exc.en) if isinstance(exc, Refused) else ("Có lỗi", self._reason)
-        if isinstance(exc, web.HTTPError) and exc.log_message and " / " in exc.log_message:
-            vi, en = exc.log_message.split(" / ", 1)
+        text = error_text(status_code, kwargs, self._reason)
         self.finish(self.app.templates.get_template("error.html").render(
             base=self.app.prefix, hub=self.app.hub_prefix, services=self.app.services_prefix, user=None,
-            status=status_code, vi=vi, en=en))  # fmt: skip
+            status=status_code, vi=text.vi, en=text.en))  # fmt: skip
 
     def course_taught(self, caller: Caller, course_id: str) -> Any:
         if course_id not in self.app.courses:
-            raise web.HTTPError(404, "Không có khoá học này / no such course")
+            raise BilingualError("Không có khoá học này", "no such course", 404)
         if not caller.teaches(course_id):
-            raise web.HTTPError(403, "Chỉ giảng viên của khoá học / only the course's instructors")
+            raise BilingualError("Chỉ giảng viên của khoá học", "only the course's instructors", 403)
         return self.app.courses[course_id]
 
     def assignment_taught(self, caller: Caller, course_id: str, assignment_id: str) -> tuple[Any, Any]:
@@ -62,7 +60,7 @@ class PortalHandler(SessionXsrfMixin, HubOAuthenticated, web.RequestHandler):  #
         course = self.course_taught(caller, course_id)
         assignment = next((a for a in course.assignments if a.id == assignment_id), None)
         if assignment is None:
-            raise web.HTTPError(404, "Không có bài này / no such assignment")
+            raise BilingualError("Không có bài này", "no such assignment", 404)
         return course, assignment
 
 
@@ -96,13 +94,13 @@ class DeadlineHandler(PortalHandler):
         self.course_taught(caller, course_id)
         class_name = self.get_body_argument("class_name", "")
         if not (caller.admin or class_name in caller.instructor_classes):
-            raise web.HTTPError(403, "Bạn không dạy lớp này / you do not teach this class")
+            raise BilingualError("Bạn không dạy lớp này", "you do not teach this class", 403)
         try:
             # the form says "giờ Việt Nam": the typed wall time is the school's; converted to a moment here, once
             due = school_wall_time(self.get_body_argument("due", ""))
         except ValueError:
-            raise web.HTTPError(
-                400, "Hạn nộp không hợp lệ (ngày giờ Việt Nam) / invalid deadline (a Vietnam date and time)"
+            raise BilingualError(
+                "Hạn nộp không hợp lệ (ngày giờ Việt Nam)", "invalid deadline (a Vietnam date and time)", 400
             ) from None
         await run_blocking(self.app.store.set_deadline, course_id, assignment_id, class_name, due, caller.name)
         self.redirect(f"{self.app.prefix}courses/{course_id}")
@@ -133,7 +131,7 @@ class JobHandler(PortalHandler):
         caller = await self.caller()
         job = self.app.jobs.get(job_id)
         if job is None or not caller.teaches(job.course_id):
-            raise web.HTTPError(404, "Không có việc chấm này / no such grading job")
+            raise BilingualError("Không có việc chấm này", "no such grading job", 404)
         if self.get_argument("format", "") == "json":
             self.set_header("Content-Type", "application/json")
             self.finish({k: v for k, v in vars(job).items()})
