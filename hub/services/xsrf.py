@@ -28,9 +28,11 @@ from jupyterhub._xsrf_utils import check_xsrf_cookie as hub_check_xsrf_cookie
 from jupyterhub._xsrf_utils import get_xsrf_token
 from tornado import web
 
-REFUSED = (
-    "Biểu mẫu đã hết hạn hoặc không đến từ trang của bạn: hãy tải lại trang rồi gửi lại"
-    " / The form has expired or did not come from your page: reload the page and send it again"
+from graders.text import BilingualError, Text
+
+REFUSED = Text(
+    "Biểu mẫu đã hết hạn hoặc không đến từ trang của bạn: hãy tải lại trang rồi gửi lại",
+    "The form has expired or did not come from your page: reload the page and send it again",
 )
 
 
@@ -61,7 +63,7 @@ class SessionXsrfMixin:
         try:
             hub_check_xsrf_cookie(self)
         except web.HTTPError:
-            raise web.HTTPError(403, REFUSED) from None
+            raise BilingualError(REFUSED.vi, REFUSED.en, 403) from None
 
     def prepare(self) -> Any:
         self.current_user  # noqa: B018 - who is calling (cookie or token, asked of the hub), before the check
