@@ -66,6 +66,7 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
     ctx, nb, name = prepared.ctx, prepared.nb, prepared.name
     checks = {c["pos"]: c for c in res["checks"]}
     memory = res["limits"]["oom_kills"] > 0 or outcome.oom_killed
+    squeezed = memory or res["limits"]["memory_max"] > 0  # the sandbox reached its memory limit
 
     def add(kind: str, label: str | None, detail: str = "") -> None:
         if not any(f.kind == kind and f.detail == detail for f in ctx.findings):
@@ -103,9 +104,11 @@ def _interpret_notebook(prepared: PreparedNotebook, res: dict[str, Any], outcome
         if status == "timeout":
             add("timeout", label)
         elif status in STOPPED:
-            # Out of memory, a kernel dies, or first stalls in memory reclaim (ignoring the interrupt) and
-            # is killed after: the cause is the same, so is the finding, on an idle or a busy machine.
-            add("out_of_memory" if memory and status in ("died", "unresponsive") else STOPPED[status], label)
+            # Out of memory, a kernel dies, or first stalls in memory reclaim (ignoring the interrupt) and is
+            # given up before or after the OOM killer comes: the cause is the same, so is the finding, on an
+            # idle or a busy machine.
+            stopped_by_memory = (memory and status == "died") or (squeezed and status == "unresponsive")
+            add("out_of_memory" if stopped_by_memory else STOPPED[status], label)
         elif status == "deadline":
             add("deadline", label)
         if cr["truncated"] or status == "output_lost":

@@ -160,8 +160,12 @@ RESULT_SCHEMA: dict[str, Any] = {
                     "limits": {
                         "type": "object",
                         "additionalProperties": False,
-                        "required": ["oom_kills", "pids_max"],
-                        "properties": {"oom_kills": {"type": "integer"}, "pids_max": {"type": "integer"}},
+                        "required": ["oom_kills", "memory_max", "pids_max"],
+                        "properties": {
+                            "oom_kills": {"type": "integer"},
+                            "memory_max": {"type": "integer"},
+                            "pids_max": {"type": "integer"},
+                        },
                     },
                 },
             },

@@ -525,12 +525,15 @@ def runqueue_wait(pid):
 
 
 def counters():
-    """This container's cgroup so far (v2, else v1): CPU seconds, OOM kills, pid-limit hits."""
-    found = {"cpu": 0.0, "oom_kills": 0, "pids_max": 0}
+    """This container's cgroup so far (v2, else v1): CPU seconds, OOM kills, memory-limit hits (reclaim forced by
+    the limit: a kernel can stall there, ignoring interrupts, before the OOM killer comes), pid-limit hits."""
+    found = {"cpu": 0.0, "oom_kills": 0, "memory_max": 0, "pids_max": 0}
     for path, key, name, scale in (("/sys/fs/cgroup/cpu.stat", "usage_usec", "cpu", 1e-6),
                                    ("/sys/fs/cgroup/cpuacct/cpuacct.usage", "", "cpu", 1e-9),
                                    ("/sys/fs/cgroup/memory.events", "oom_kill", "oom_kills", 1),
                                    ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill", "oom_kills", 1),
+                                   ("/sys/fs/cgroup/memory.events", "max", "memory_max", 1),
+                                   ("/sys/fs/cgroup/memory/memory.failcnt", "", "memory_max", 1),
                                    ("/sys/fs/cgroup/pids.events", "max", "pids_max", 1),
                                    ("/sys/fs/cgroup/pids/pids.events", "max", "pids_max", 1)):  # fmt: skip
         try:
@@ -541,13 +544,14 @@ def counters():
         for parts in lines:
             if (parts[:1] == [key] and len(parts) == 2) or (not key and len(parts) == 1):
                 found[name] = max(found[name], int(parts[-1]) * scale)
-    found["oom_kills"], found["pids_max"] = int(found["oom_kills"]), int(found["pids_max"])
+    for name in ("oom_kills", "memory_max", "pids_max"):
+        found[name] = int(found[name])
     return found
 
 
 def limits():
     found = counters()
-    return {"oom_kills": found["oom_kills"], "pids_max": found["pids_max"]}
+    return {name: found[name] for name in ("oom_kills", "memory_max", "pids_max")}
 
 
 def self_cpu():

@@ -49,7 +49,7 @@ def good_result() -> tuple[dict, dict]:
                            {"output_type": "execute_result", "execution_count": 1, "metadata": {"x": 1},
                             "data": {"text/plain": "1", "image/png": "AAA"}}]}],
             "checks": [{"pos": p, "status": "error", "canary": True, "report": True, "findings": []} for p in (0, 1)],
-            "events": [], "limits": {"oom_kills": 0, "pids_max": 0},
+            "events": [], "limits": {"oom_kills": 0, "memory_max": 0, "pids_max": 0},
         }],
     }  # fmt: skip
     return job, result
@@ -190,13 +190,15 @@ def test_a_submission_is_written_in_one_transaction(tmp_path: Path) -> None:
     gb.close()
 
 
-@pytest.mark.parametrize(("status", "oom_kills", "expected"), [
-    ("died", 1, ["out_of_memory"]),
-    ("unresponsive", 1, ["out_of_memory"]),  # stalled in memory reclaim, then killed: the same cause (issue 10)
-    ("unresponsive", 0, ["unresponsive"]),
-    ("died", 0, ["kernel_died"]),
+@pytest.mark.parametrize(("status", "oom_kills", "memory_max", "expected"), [
+    ("died", 1, 5, ["out_of_memory"]),
+    ("unresponsive", 1, 5, ["out_of_memory"]),  # stalled in memory reclaim, then killed: the same cause (issue 10)
+    ("unresponsive", 0, 5, ["out_of_memory"]),  # stalled in reclaim and given up before the OOM killer came
+    ("unresponsive", 0, 0, ["unresponsive"]),
+    ("died", 0, 0, ["kernel_died"]),
+    ("died", 0, 5, ["kernel_died"]),  # at the limit once, but nothing was killed for memory
 ])  # fmt: skip
-def test_a_kernel_stopped_by_memory_has_one_finding_however_it_stopped(status, oom_kills, expected) -> None:
+def test_a_kernel_stopped_by_memory_has_one_finding_however_it_stopped(status, oom_kills, memory_max, expected) -> None:
     import nbformat
 
     from graders.autograde.finish import interpret
@@ -206,7 +208,7 @@ def test_a_kernel_stopped_by_memory_has_one_finding_however_it_stopped(status, o
     job, result = good_result()
     nb_result = result["notebooks"][0]
     nb_result["cells"][0].update(status=status, outputs=[])
-    nb_result["limits"]["oom_kills"] = oom_kills
+    nb_result["limits"].update(oom_kills=oom_kills, memory_max=memory_max)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i}") for i in range(3)])
     nb.cells[2].metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
     prepared = PreparedNotebook("nb", nb, NotebookContext("nb"), job["notebooks"][0]["cells"])
