@@ -30,12 +30,21 @@ NEEDS = {
 }
 
 
+# Costly session fixtures: under pytest-xdist (`--dist loadgroup`) their tests share one worker, so each is
+# built once, not once per worker.
+SHARED = {"graded": "courses", "gradebook_url": "scores", "crowd_url": "scores", "world_template": "certificates"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         for marker, fixtures in NEEDS.items():
             if used & fixtures:
                 item.add_marker(marker)
+        for fixture, group in SHARED.items():
+            if fixture in used:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 @pytest.hookimpl(hookwrapper=True)

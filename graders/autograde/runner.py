@@ -570,6 +570,15 @@ def kill_others():
 
 
 KERNEL_BOOT = (
+    # The learner's kernel and all it forks are what the OOM killer takes first, never the runner or the checker:
+    # a fork bomb's copies filled the memory and the runner was killed, losing the marks earned before the bomb.
+    # (Raising one's own score needs no privilege; learner code can lower it back only to the sandbox's 500.)
+    "try:\n"
+    "    with open('/proc/self/oom_score_adj', 'w') as f:\n"
+    "        f.write('1000')\n"
+    "    del f\n"
+    "except OSError:\n"
+    "    pass\n"
     "import sys\n"
     "if sys.path and sys.path[0] == '':\n"  # as ipykernel_launcher does
     "    del sys.path[0]\n"

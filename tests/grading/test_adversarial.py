@@ -234,9 +234,10 @@ def test_nothing_escapes_and_nothing_is_left(batch: Batch, docker_client: object
     assert not left, [c.name for c in left]
 
 
-# What timing could change: floods, limits, hangs, a dead kernel, a killed checker, and honest work around them.
-SATURATION_CASES = ("solution", "typical", "huge-output", "endless-output", "infinite-loop", "sleep", "memory-bomb",
-                    "os-exit", "replace-guard", "kill-checker", "shadow-builtin", "always-equal")  # fmt: skip
+# What timing could change: a flood, the time and memory limits, a killed checker, tampering, honest work around
+# them (the whole list, many rounds: benchmarks/saturation.py; here the suite's time allows these).
+SATURATION_CASES = ("solution", "typical", "endless-output", "infinite-loop", "memory-bomb", "replace-guard",
+                    "kill-checker")  # fmt: skip
 
 
 def test_the_same_outcome_on_a_saturated_machine(batch: Batch, tmp_path: Path, grader_image: str,

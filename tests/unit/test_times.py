@@ -40,7 +40,7 @@ C, A = "phan-tich-du-lieu", "01-python-co-ban"
 TEN_UTC = datetime(2026, 12, 20, 10, 0, tzinfo=UTC)  # 17:00 in Vietnam
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/truongso.sqlite"
