@@ -41,6 +41,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, fixtures in NEEDS.items():
             if used & fixtures:
                 item.add_marker(marker)
+        if item.get_closest_marker("hub"):  # a module's hub is started once: its tests share a worker
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+            continue
         for fixture, group in SHARED.items():
             if fixture in used:
                 item.add_marker(pytest.mark.xdist_group(group))
@@ -63,7 +66,7 @@ def traversable_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
     """pytest makes its temporary folders private (0700); hubs started in them run their formgraders as an
     unprivileged user, who must be able to pass through (0711: pass, not list)."""
     base = tmp_path_factory.getbasetemp()
-    for folder in (base, base.parent):
+    for folder in (base, *base.parents):  # under pytest-xdist one level deeper (…/pytest-N/popen-gw0)
         if folder.owner() == "root" and str(folder).startswith("/tmp/"):
             folder.chmod(0o711)
 

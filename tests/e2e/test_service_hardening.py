@@ -239,6 +239,7 @@ def test_an_unauthenticated_100_mb_post_is_refused_unread(hub: Hub, module: str,
 # ------------------------------------------------------------------ login timing
 
 
+@pytest.mark.timing
 def test_a_failed_login_takes_as_long_for_an_unknown_username(hub: Hub) -> None:
     """Medians of interleaved attempts: an unknown username, the admin (a chosen password, bcrypt cost 12)
     and a learner (a generated password, cost 5). Before, unknown usernames skipped bcrypt: their refusals

@@ -158,11 +158,13 @@ def ensure_course_dirs(settings: HubSettings, warn: bool = True) -> list[Path]:
         try:
             pwd.getpwnam(SERVICE_USER)
         except KeyError:
-            subprocess.run(
+            made = subprocess.run(
                 ["useradd", "--system", "--home-dir", str(SERVICE_HOME), "--create-home",
                  "--shell", "/usr/sbin/nologin", SERVICE_USER],
-                check=True, capture_output=True,
+                check=False, capture_output=True,
             )  # fmt: skip
+            if made.returncode not in (0, 9):  # 9: made meanwhile by another `truongso up` on this machine
+                raise subprocess.CalledProcessError(made.returncode, made.args, made.stdout, made.stderr) from None
         account = pwd.getpwnam(SERVICE_USER)
         SERVICE_HOME.mkdir(parents=True, exist_ok=True)
         os.chown(SERVICE_HOME, account.pw_uid, account.pw_gid)
