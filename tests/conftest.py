@@ -35,6 +35,7 @@ NEEDS = {
 SHARED = {"graded": "courses", "gradebook_url": "scores", "crowd_url": "scores", "world_template": "certificates"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers set here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
