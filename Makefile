@@ -21,15 +21,13 @@ run: setup
 	@if bash scripts/ensure-docker.sh; then $(BIN)/truongso images build; fi
 	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-# Two runs: first on both cores what needs no Docker engine and no browser (a module's hub stays on one
-# worker: tests/conftest.py), then one at a time what does, and the tests that compare wall-clock times.
+# One test at a time: a split run on both cores (pytest-xdist) did not keep a module's hub tests together yet.
 SELF_CONTAINED := not docker and not browser and not postgres and not hub
 test: setup system-deps-test
 	bash scripts/ensure-docker.sh
 	$(BIN)/truongso images build
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not docker and not browser and not timing"
-	$(BIN)/pytest -m "docker or browser or timing"
+	$(BIN)/pytest
 
 # The edit-test loop: no Docker engine, no browser, no PostgreSQL, no hub subprocess (markers come from the
 # fixtures a test uses: tests/conftest.py). `make test` still runs everything.
