@@ -21,7 +21,8 @@ run: setup
 	@if bash scripts/ensure-docker.sh; then $(BIN)/truongso images build; fi
 	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-# One test at a time: a split run on both cores (pytest-xdist) did not keep a module's hub tests together yet.
+# One test at a time: a split run on both cores (pytest-xdist, --dist loadgroup) did not keep a module's hub
+# tests on one worker (xdist_group was not honoured), so hub tests that build on each other failed.
 SELF_CONTAINED := not docker and not browser and not postgres and not hub
 test: setup system-deps-test
 	bash scripts/ensure-docker.sh

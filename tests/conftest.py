@@ -30,8 +30,9 @@ NEEDS = {
 }
 
 
-# Costly session fixtures: under pytest-xdist (`--dist loadgroup`) their tests share one worker, so each is
-# built once, not once per worker.
+# Costly session fixtures: under pytest-xdist (`--dist loadgroup`) their tests are meant to share one worker, so
+# each is built once. pytest-xdist 3.8.0 here did not honour xdist_group at all (not even a module's static
+# pytestmark, in a minimal reproduction), which is why `make test` runs serially; harmless for `make test-fast`.
 SHARED = {"graded": "courses", "gradebook_url": "scores", "crowd_url": "scores", "world_template": "certificates"}
 
 
