@@ -21,8 +21,9 @@ run: setup
 	@if bash scripts/ensure-docker.sh; then $(BIN)/truongso images build; fi
 	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-# One test at a time: a split run on both cores (pytest-xdist, --dist loadgroup) did not keep a module's hub
-# tests on one worker (xdist_group was not honoured), so hub tests that build on each other failed.
+# One test at a time: a split run on both cores (pytest-xdist --dist loadgroup) did not keep a module's hub
+# tests on one worker (pytest-xdist 3.8.0's groups are lost with pytest 9.2), so tests that build on each
+# other failed. `--dist loadfile` would keep modules together; not yet tried end to end.
 SELF_CONTAINED := not docker and not browser and not postgres and not hub
 test: setup system-deps-test
 	bash scripts/ensure-docker.sh

@@ -31,8 +31,8 @@ NEEDS = {
 
 
 # Costly session fixtures: under pytest-xdist (`--dist loadgroup`) their tests are meant to share one worker, so
-# each is built once. pytest-xdist 3.8.0 here did not honour xdist_group at all (not even a module's static
-# pytestmark, in a minimal reproduction), which is why `make test` runs serially; harmless for `make test-fast`.
+# each is built once. With pytest 9.2 pytest-xdist 3.8.0 does not honour xdist_group at all: it tags the group
+# onto `item._nodeid`, which pytest 9.2 no longer reads (Node.nodeid comes from `_id`); harmless for test-fast.
 SHARED = {"graded": "courses", "gradebook_url": "scores", "crowd_url": "scores", "world_template": "certificates"}
 
 
