@@ -22,8 +22,8 @@ run: setup
 	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
 
 # One test at a time: a split run on both cores (pytest-xdist --dist loadgroup) did not keep a module's hub
-# tests on one worker (pytest-xdist 3.8.0's groups are lost with pytest 9.2), so tests that build on each
-# other failed. `--dist loadfile` would keep modules together; not yet tried end to end.
+# tests on one worker (pytest-xdist 3.8.0 tags groups onto item._nodeid, which pytest 9.2 no longer reads), so
+# tests that build on each other failed. `--dist loadfile` would keep modules together; not yet tried.
 SELF_CONTAINED := not docker and not browser and not postgres and not hub
 test: setup system-deps-test
 	bash scripts/ensure-docker.sh
@@ -34,7 +34,7 @@ test: setup system-deps-test
 # The edit-test loop: no Docker engine, no browser, no PostgreSQL, no hub subprocess (markers come from the
 # fixtures a test uses: tests/conftest.py). `make test` still runs everything.
 test-fast: setup
-	TRUONGSO_TEST_FAST=1 $(BIN)/pytest -n 2 --dist loadgroup -m "$(SELF_CONTAINED) and not slow" --durations=10
+	TRUONGSO_TEST_FAST=1 $(BIN)/pytest -n 2 -m "$(SELF_CONTAINED) and not slow" --durations=10
 
 setup: $(VENV)/.installed $(VENV)/proxy/.installed
 

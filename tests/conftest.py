@@ -25,31 +25,17 @@ NEEDS = {
     "postgres": {"postgres"},
     # A real JupyterHub in a subprocess; start_hub() refuses to run under `make test-fast` (TRUONGSO_TEST_FAST),
     # so a hub fixture missing here fails there instead of slowing the fast tier down.
-    "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
     "hub": {"demo_hub", "docker_demo_hub", "hub", "cert_hub", "disk_hub", "pg_hub", "docker_hub"},
+    "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
 }
 
 
-# Costly session fixtures: under pytest-xdist (`--dist loadgroup`) their tests are meant to share one worker, so
-# each is built once. With pytest 9.2 pytest-xdist 3.8.0 does not honour xdist_group at all: it tags the group
-# onto `item._nodeid`, which pytest 9.2 no longer reads (Node.nodeid comes from `_id`); harmless for test-fast.
-SHARED = {"graded": "courses", "gradebook_url": "scores", "crowd_url": "scores", "world_template": "certificates"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers set here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         for marker, fixtures in NEEDS.items():
             if used & fixtures:
                 item.add_marker(marker)
-        if item.get_closest_marker("hub"):  # a module's hub is started once: its tests share a worker
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-            continue
-        for fixture, group in SHARED.items():
-            if fixture in used:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
 
 
 @pytest.hookimpl(hookwrapper=True)
