@@ -10,7 +10,11 @@ import pytest
 from support.browser import ARTIFACTS, CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session (package scope is session-wide here: tests/ has no __init__.py). Between its sync
+# calls Playwright marks its event loop as running in this thread, so while a browser is open any later test
+# that runs a loop of its own (tornado's AsyncHTTPTestCase, asyncio.run) fails with "Cannot run the event loop
+# while another loop is running".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
