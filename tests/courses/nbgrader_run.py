@@ -49,10 +49,23 @@ def prepare_course_dir(course_src: Path, course_id: str, workdir: Path) -> Path:
         f"c.CourseDirectory.course_id = {course_id!r}\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
         f"c.CourseDirectory.db_url = 'sqlite:///{root / 'gradebook.db'}'\n"
-        "c.ExecutePreprocessor.timeout = 120\n",
+        "c.ExecutePreprocessor.timeout = 120\n"
+        "c.ExecutePreprocessor.startup_timeout = 180\n"
+        # Courses are graded in parallel: a kernel's "free" TCP ports, picked before the kernel binds them, can be
+        # taken by another run's kernel meanwhile. Unix sockets under the course folder cannot collide (the path
+        # is absolute: the kernel runs in the notebook's folder, the client in the course's).
+        "c.KernelManager.transport = 'ipc'\n"
+        f"c.KernelManager.ip = {str(root / 'kernel')!r}\n",
         encoding="utf-8",
     )
     return root
+
+
+def failure_excerpt(log: str, tail: int = 3000) -> str:
+    """The first traceback in an nbgrader log (nbgrader prints it well before its closing ERROR line) and the tail."""
+    start = log.find("Traceback")
+    head = log[start : start + 4000] + "\n[...]\n" if start >= 0 else ""
+    return head + log[-tail:]
 
 
 def run_nbgrader(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 from conftest import STUDENTS, CourseRun, _typical_path
-from nbgrader_run import autograded
+from nbgrader_run import autograded, failure_excerpt
 
 from graders.curriculum import default_courses_root, load_courses
 
@@ -20,7 +20,7 @@ UPSTREAM_NOISE = ("Uncaught exception in ZMQStream callback",)
 
 def _run(graded: dict[str, CourseRun], course_id: str) -> CourseRun:
     run = graded[course_id]
-    assert run.generate_rc == 0, f"generate_assignment failed for {course_id}:\n{run.generate_log[-4000:]}"
+    assert run.generate_rc == 0, f"generate_assignment failed for {course_id}:\n{failure_excerpt(run.generate_log)}"
     return run
 
 
@@ -34,7 +34,7 @@ def test_generate_assignment_without_warnings(graded: dict[str, CourseRun], cour
 @pytest.mark.parametrize("course_id", sorted({c for c, _ in ASSIGNMENTS}))
 def test_autograde_ran_cleanly(graded: dict[str, CourseRun], course_id: str) -> None:
     run = _run(graded, course_id)
-    assert run.autograde_rc == 0, f"nbgrader autograde failed:\n{run.autograde_log[-4000:]}"
+    assert run.autograde_rc == 0, f"nbgrader autograde failed:\n{failure_excerpt(run.autograde_log)}"
     bad = [
         line
         for line in run.autograde_log.splitlines()
