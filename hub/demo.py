@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,12 +25,16 @@ def ensure_demo_releases(settings: HubSettings, directory: Directory) -> list[st
     upgrade_schema(directory.engine, MIGRATIONS)
     store = ExchangeStore(directory, settings.data_path / "exchange" / "blobs")
     released = []
-    for course in load_courses():
-        first = course.assignments[0].id
-        if any(r.assignment_id == first for r in store.releases(course.id)):
-            continue
+    pending = [
+        (course, course.assignments[0].id)
+        for course in load_courses()
+        if not any(r.assignment_id == course.assignments[0].id for r in store.releases(course.id))
+    ]
+    # One nbgrader process per course at once: each takes seconds (start-up, gradebook migrations), one core each.
+    with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
+        list(pool.map(lambda job: _generate(course_dir(settings.data_path, job[0].id), job[1]), pending))
+    for course, first in pending:
         root = course_dir(settings.data_path, course.id)
-        _generate(root, first)
         data = pack_directory(root / "release" / first)
         notebooks = inspect_archive(data).notebooks
         store.release(course.id, first, data, notebooks, "demo", False, datetime.now(UTC) + DEMO_DEADLINE)
