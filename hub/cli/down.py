@@ -13,7 +13,10 @@ import signal
 import time
 from pathlib import Path
 
+import psutil
+
 from hub.cli.common import add_data_dir
+from hub.startup.ports import our_proxy_pid
 
 DATA_DIR_ENV = "TRUONGSO_DATA_DIR"
 
@@ -33,17 +36,16 @@ def run(args: argparse.Namespace) -> int:
 
 def processes_of(data_dir: Path) -> list[int]:
     """Processes whose environment says they belong to this data directory (services, local workspaces)."""
-    marker = f"{DATA_DIR_ENV}={data_dir}".encode()
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
+            environ = process.environ()
+        except psutil.Error:  # gone, or not ours to read
             continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry.name))
+        if environ.get(DATA_DIR_ENV) == str(data_dir):
+            found.append(process.pid)
     return found
 
 
@@ -58,10 +60,10 @@ def hub_pid(data_dir: Path) -> int | None:
     """The pid of a JupyterHub running on this data directory, if any."""
     for pid in _pid_file(data_dir / "run" / "hub.pid"):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
             continue
-        if b"jupyterhub" in cmdline and _alive(pid):
+        if "jupyterhub" in cmdline and _alive(pid):
             return pid
     return None
 
@@ -79,6 +81,15 @@ def stop_all(data_dir: Path, workspaces: bool = False, timeout: float = 20) -> i
     _wait(hub, timeout)
     targets = hub + _pid_file(run_dir / "proxy.pid") + processes_of(data_dir)
     stop_processes(targets)
+    # A hub that was slow to stop may have restarted its proxy or a service meanwhile (its health checks do),
+    # and one forked just before shows its environment only now: look again.
+    for _ in range(3):
+        proxy = our_proxy_pid(data_dir)
+        late = [pid for pid in [proxy] * bool(proxy) + processes_of(data_dir) if pid not in targets and _alive(pid)]
+        if not late:
+            break
+        stop_processes(late)
+        targets += late
     if workspaces:
         _remove_workspaces(data_dir)
     return len(set(targets))
@@ -94,11 +105,9 @@ def _signal(pids: list[int], sig: int) -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return state != "Z"
 
 
 def _wait(pids: list[int], timeout: float) -> None:

@@ -6,6 +6,8 @@ import errno
 import socket
 from pathlib import Path
 
+import psutil
+
 from graders.text import UserError
 from hub.settings import HubSettings
 
@@ -52,10 +54,10 @@ def our_proxy_pid(data_dir: Path) -> int | None:
     """The pid of the proxy a previous start left running (cleanup_proxy is off), if it still runs."""
     try:
         pid = int((data_dir / "run" / "proxy.pid").read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
+        cmdline = " ".join(psutil.Process(pid).cmdline())
+    except (OSError, ValueError, psutil.Error):
         return None
-    return pid if b"configurable-http-proxy" in cmdline else None
+    return pid if "configurable-http-proxy" in cmdline else None
 
 
 def bind_error(ip: str, port: int) -> OSError | None:
