@@ -55,9 +55,6 @@ def run_grade(args: argparse.Namespace) -> int:
 
         settings = load_settings(args.data_dir)
         config = grading_config(args.course, course_dir.absolute(), settings.gradebook_url_for(args.course))
-    # jsonschema's optional IRI checker (pulled in by jupyter-events) takes ~3 s to import and nothing here
-    # validates IRIs: skip it in this short-lived process.
-    sys.modules.setdefault("rfc3987_syntax", None)
     from graders.autograde import AutogradeError, grade_assignment
 
     bar = ProgressBar(sys.stderr)
