@@ -9,6 +9,7 @@ swaps it in only after the commit.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -29,6 +30,7 @@ from graders.autograde.sandbox import MARKER, SandboxOutcome
 TAMPER_KINDS = {"monkeypatch", "kernel_tampering", "always_equal"}
 STOPPED = {"died": "kernel_died", "unresponsive": "unresponsive", "runner_error": "runner_error"}
 NOT_RUN = ("TruongSoNotRun", "ô này không được chạy", "this cell did not run")
+LOG = logging.getLogger(__name__)
 UNTRUSTED = ("TruongSoIntegrityError", "kết quả không được tính vì mã bài làm can thiệp vào việc chấm",
              "result not counted: the submission interfered with grading")  # fmt: skip
 
@@ -49,6 +51,9 @@ def interpret(sub: Submission, outcome: SandboxOutcome, job: dict[str, Any]) -> 
         sub.findings.append(Finding("forged_result", None, None, "extra data on the result channel"))
     if result is None:
         sub.findings.append(Finding("sandbox_failed", None, None, problem[:300]))
+        # The runner's own stderr (learner code cannot reach it): why it failed, for whoever reads the host's log.
+        LOG.warning("sandbox for %s returned no result (%s); runner stderr:\n%s", sub.student, problem,
+                    outcome.stderr_tail[-2000:] or "(empty)")  # fmt: skip
         if outcome.oom_killed:
             sub.findings.append(Finding("out_of_memory"))
         if outcome.timed_out:
