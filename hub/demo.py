@@ -25,20 +25,17 @@ def ensure_demo_releases(settings: HubSettings, directory: Directory) -> list[st
     upgrade_schema(directory.engine, MIGRATIONS)
     store = ExchangeStore(directory, settings.data_path / "exchange" / "blobs")
     released = []
-    pending = [
-        (course, course.assignments[0].id)
-        for course in load_courses()
-        if not any(r.assignment_id == course.assignments[0].id for r in store.releases(course.id))
-    ]
+    firsts = {course.id: course.assignments[0].id for course in load_courses()}
+    pending = [(course_id, first, course_dir(settings.data_path, course_id)) for course_id, first in firsts.items()
+               if not any(r.assignment_id == first for r in store.releases(course_id))]  # fmt: skip
     # One nbgrader process per course at once: each takes seconds (start-up, gradebook migrations), one core each.
     with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
-        list(pool.map(lambda job: _generate(course_dir(settings.data_path, job[0].id), job[1]), pending))
-    for course, first in pending:
-        root = course_dir(settings.data_path, course.id)
+        list(pool.map(lambda job: _generate(job[2], job[1]), pending))
+    for course_id, first, root in pending:
         data = pack_directory(root / "release" / first)
         notebooks = inspect_archive(data).notebooks
-        store.release(course.id, first, data, notebooks, "demo", False, datetime.now(UTC) + DEMO_DEADLINE)
-        released.append(f"{course.id}/{first}")
+        store.release(course_id, first, data, notebooks, "demo", False, datetime.now(UTC) + DEMO_DEADLINE)
+        released.append(f"{course_id}/{first}")
     return released
 
 

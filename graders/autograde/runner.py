@@ -31,15 +31,16 @@ GRACE = 5  # seconds an interrupted cell has to stop before it is given up
 SERVE_WAIT = 20  # seconds the checker waits for the learner's kernel to start serving a test
 
 
-def reap(signum, frame):
-    """PID 1 adopts every orphan; reap them so a fork bomb's zombies do not hold the pid limit."""
+def reap(signum=None, frame=None):
+    """PID 1 adopts every orphan; reap them so a fork bomb's zombies do not hold the pid limit. True when no
+    child is left at all (so, PID 1 being everyone's parent, no other process)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return True
         if pid == 0:
-            return
+            return False
 
 
 def read_job(fd, idle_timeout, max_bytes):
@@ -569,12 +570,7 @@ def kill_others(patience=10.0):
             os.kill(-1, signal.SIGKILL)
         except OSError:  # ESRCH: nobody else is left
             pass
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
-        except ChildProcessError:  # every orphan is ours (PID 1): no child left means no process left
-            return
-        if time.monotonic() > give_up:
+        if reap() or time.monotonic() > give_up:
             return
         time.sleep(0.02)
 

@@ -41,12 +41,11 @@ def run(args: argparse.Namespace) -> int:
     admin_password = admin_password_from_env(settings)
     ensure_public_port_free(settings, data_dir)
     settings.spawner = ensure_spawner(settings.spawner, settings.workspace_image)
-    if settings.spawner == "docker":
-        ensure_workspace_network(settings)
+    network = ensure_workspace_network(settings) if settings.spawner == "docker" else None
     settings = ensure_internal_ports(settings, data_dir)
     secrets = HubSecrets.ensure(data_dir)
-    if settings.spawner == "docker":
-        ensure_host_protection(settings, secrets)
+    if network is not None:
+        ensure_host_protection(settings, secrets, network)
     directory = ensure_databases(settings)
     ensure_course_folders(settings, directory)
     generated, demo = ensure_accounts(settings, directory, admin_password)

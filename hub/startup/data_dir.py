@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from graders.text import UserError
+from hub.processes import hub_pid, processes_of, stop_processes
 
 
 def ensure_data_dir(data_dir: Path) -> Path:
@@ -26,8 +27,6 @@ def ensure_data_dir(data_dir: Path) -> Path:
 
 def ensure_no_hub_running(data_dir: Path) -> None:
     """Refuse to start a second hub on one data directory; stop what a crashed one left behind."""
-    from hub.cli.down import hub_pid, processes_of, stop_processes
-
     running = hub_pid(data_dir)
     if running is not None:
         raise UserError(

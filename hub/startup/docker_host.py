@@ -7,6 +7,7 @@ from pathlib import Path
 
 from graders.text import UserError
 from hub.keys import HubSecrets
+from hub.network import WorkspaceNetwork
 from hub.settings import HubSettings
 
 
@@ -38,8 +39,8 @@ def ensure_spawner(choice: str, image: str) -> str:
     return "local"
 
 
-def ensure_workspace_network(settings: HubSettings) -> None:
-    """The workspaces' network; the hub listens on its gateway so that workspaces reach the hub's API."""
+def ensure_workspace_network(settings: HubSettings) -> WorkspaceNetwork:
+    """The workspaces' network (returned); the hub listens on its gateway so that workspaces reach the hub's API."""
     import docker
     from docker.errors import DockerException
 
@@ -51,19 +52,16 @@ def ensure_workspace_network(settings: HubSettings) -> None:
         raise UserError(f"lỗi Docker: {exc}", f"Docker error: {exc}") from None
     if settings.hub_ip == "127.0.0.1":
         settings.hub_ip = network.gateway
+    return network
 
 
-def ensure_host_protection(settings: HubSettings, secrets: HubSecrets) -> None:
-    """Fail closed: no firewall between workspaces and the host, no Docker workspaces (the UserError says how
-    to fix it); storage limits checked, or a warning that there are none."""
-    import docker
-
+def ensure_host_protection(settings: HubSettings, secrets: HubSecrets, network: WorkspaceNetwork) -> None:
+    """Fail closed: no firewall between the workspaces' network and the host, no Docker workspaces (the
+    UserError says how to fix it); storage limits checked, or a warning that there are none."""
     from hub.configure import workspace_ports
     from hub.network import ensure_host_firewall
-    from hub.network import ensure_workspace_network as ensure_network
     from hub.storage import check_disk_support
 
-    network = ensure_network(docker.from_env(), settings.workspace_network, settings.docker_prefix)
     ensure_host_firewall(network, settings.docker_prefix, workspace_ports(settings, secrets))
     if settings.workspace_disk_bytes:
         check_disk_support(Path(settings.workspace_disk_dir))

@@ -6,9 +6,8 @@ import errno
 import socket
 from pathlib import Path
 
-import psutil
-
 from graders.text import UserError
+from hub.processes import our_proxy_pid
 from hub.settings import HubSettings
 
 
@@ -48,16 +47,6 @@ def ensure_internal_ports(settings: HubSettings, data_dir: Path) -> HubSettings:
             ports[name] = old if usable else free_port(settings.hub_ip)
     settings.service_ports = ports
     return settings
-
-
-def our_proxy_pid(data_dir: Path) -> int | None:
-    """The pid of the proxy a previous start left running (cleanup_proxy is off), if it still runs."""
-    try:
-        pid = int((data_dir / "run" / "proxy.pid").read_text().strip())
-        cmdline = " ".join(psutil.Process(pid).cmdline())
-    except (OSError, ValueError, psutil.Error):
-        return None
-    return pid if "configurable-http-proxy" in cmdline else None
 
 
 def bind_error(ip: str, port: int) -> OSError | None:
