@@ -1,6 +1,11 @@
-"""Engines and schema upgrades for our databases (directory, exchange, certificates; SQLite or PostgreSQL).
+"""The one schema home: engines, sessions, the declarative `Base` and the alembic migrations of our tables.
 
-At the bottom of the layers: the hub's directory and the certificate registry both use it.
+The directory (hub/directory), the exchange (hub/services/exchange) and the certificate registry
+(graders/certificates) keep their tables in one database (SQLite or PostgreSQL), share one `Base`, and
+migrate through one alembic environment (graders/migrations) with one version table and one branch each:
+`directory`, `exchange`, `certificates`. Each subsystem upgrades its own branch when it starts, so a
+database that holds only a certificate registry gets no directory tables.
+At the bottom of the layers: it imports nothing of ours but time helpers.
 """
 
 from __future__ import annotations
@@ -12,10 +17,21 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, create_engine, event, inspect, select
 from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SCHEMA_LOCK_KEY = 0x7472756F6E67  # "truong": PostgreSQL advisory lock id for schema changes
+MIGRATIONS = Path(__file__).with_name("migrations")
+BRANCHES = ("directory", "exchange", "certificates")
+# Not alembic_version: the database may be shared with JupyterHub, whose own table has that name.
+VERSION_TABLE = "truongso_alembic_version"
+# Before one environment (up to b9845b5) the exchange and the registry had version tables of their own.
+OLD_VERSION_TABLES = ("truongso_exchange_version", "truongso_certificates_version")
+
+
+class Base(DeclarativeBase):
+    """Every table of ours (directory, exchange, certificates): one metadata, one migration history."""
 
 
 class DatabaseFileError(RuntimeError):
@@ -73,13 +89,60 @@ def schema_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def upgrade_schema(engine: Engine, migrations: Path, *, error: type[Exception] | None = None) -> None:
-    """Run one subsystem's alembic migrations (each keeps its own version table, see its env.py)."""
+def alembic_config(conn: Connection) -> AlembicConfig:
+    """The one alembic environment, running on `conn` (graders/migrations/env.py reads it from the attributes)."""
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(migrations))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def upgrade_schema(engine: Engine, branch: str, *, error: type[Exception] | None = None) -> None:
+    """Bring one subsystem's tables (`branch`, one of BRANCHES) to their newest revision; safe to repeat."""
+    if branch not in BRANCHES:
+        raise ValueError(f"unknown schema branch {branch!r}: one of {', '.join(BRANCHES)}")
     try:
         with schema_transaction(engine) as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            merge_old_version_tables(conn)
+            command.upgrade(alembic_config(conn), f"{branch}@head")
     except (DatabaseError, OperationalError) as exc:
         raise (error or DatabaseFileError)(f"cannot prepare database {engine.url!r}: {exc.orig}") from None
+
+
+def merge_old_version_tables(conn: Connection) -> None:
+    """Move the revisions of a database written before the one environment into the one version table.
+
+    Revision ids were already distinct across the three histories (0001, x0001-2, c0001-2), so the rows
+    move as they are; alembic keeps one row per branch head in a table.
+    """
+    present = set(inspect(conn).get_table_names())
+    old = [name for name in OLD_VERSION_TABLES if name in present]
+    if not old:
+        return
+    tables = MetaData()
+    version = Table(VERSION_TABLE, tables, Column("version_num", String(32), primary_key=True))
+    version.create(conn, checkfirst=True)
+    for name in old:
+        table = Table(name, tables, autoload_with=conn)
+        for (revision,) in conn.execute(select(table.c.version_num)):
+            conn.execute(version.insert().values(version_num=revision))
+        table.drop(conn)
+
+
+class Database:
+    """One database of ours: an engine (SQLite pragmas, PostgreSQL pre-ping) and a session factory."""
+
+    def __init__(self, url: str) -> None:
+        check_sqlite_file(url)
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -14,7 +14,7 @@ from graders.curriculum import load_courses
 from graders.exchange.archive import inspect_archive, pack_directory
 from graders.text import UserError
 from hub.directory.db import Directory, upgrade_schema
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore
+from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore
 from hub.settings import HubSettings
 
 DEMO_DEADLINE = timedelta(days=14)
@@ -22,7 +22,7 @@ DEMO_DEADLINE = timedelta(days=14)
 
 def ensure_demo_releases(settings: HubSettings, directory: Directory) -> list[str]:
     """Release each course's first assignment unless it already is; returns what was released now."""
-    upgrade_schema(directory.engine, MIGRATIONS)
+    upgrade_schema(directory.engine, SCHEMA_BRANCH)
     store = ExchangeStore(directory, settings.data_path / "exchange" / "blobs")
     released = []
     firsts = {course.id: course.assignments[0].id for course in load_courses()}

@@ -15,14 +15,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, Float, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from graders.certificates.codes import new_code
+from graders.db import Base
 from graders.timeutil import UTCDateTime, utcnow
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Certificate(Base):
@@ -58,7 +55,8 @@ class Certificate(Base):
     issued_by: Mapped[str] = mapped_column(String(80))
     credential: Mapped[str] = mapped_column(Text)  # the signed JSON exactly as handed to the learner
     # the unguessable half of the public address (codes.py); random, made at issue (migration c0002 for older ones)
-    verification_code: Mapped[str] = mapped_column(String(16), default=new_code)
+    # NULL allowed in the database (migration c0002 could not make it NOT NULL on SQLite); every insert fills it
+    verification_code: Mapped[str] = mapped_column(String(16), nullable=True, default=new_code)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(500))
     revoked_by: Mapped[str | None] = mapped_column(String(80))

@@ -1,24 +1,22 @@
-"""The registry's database: connection, schema (own alembic history and version table), queries, audit."""
+"""The registry's database: connection, schema (alembic branch `certificates` of graders/migrations), queries, audit."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from graders.certificates.models import AuditEntry, Certificate, utcnow
+from graders.db import Database, check_sqlite_file, upgrade_schema
+from graders.db import make_engine as database_engine
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-# Not alembic_version: the database is shared with the directory (truongso_alembic_version) and others.
-VERSION_TABLE = "truongso_certificates_version"
+SCHEMA_BRANCH = "certificates"
 SERIAL_RE = re.compile(r"([A-Z]{1,6})-(\d{4})-(\d{6})")
 
 
@@ -42,44 +40,28 @@ def parse_serial(text: str) -> str | None:
 
 
 def make_engine(url: str) -> Engine:
-    from graders.db import check_sqlite_file
-    from graders.db import make_engine as database_engine
-
     check_sqlite_file(url)
     return database_engine(url)  # same pragmas (WAL, busy timeout) as the directory on the same file
 
 
-class CertificateStore:
+class CertificateStore(Database):
     """One registry database: an engine and a session factory."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
         try:
-            self.engine = make_engine(url)
-        except Exception as exc:  # DirectoryError from the file check, or a bad URL
+            super().__init__(url)
+        except Exception as exc:  # DatabaseFileError from the file check, or a bad URL
             raise StoreError(f"cannot open database {url!r}: {exc}") from None
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def ensure_schema(self) -> None:
         """Create or upgrade the registry tables (safe to repeat, safe from two processes at once)."""
-        from graders.db import upgrade_schema
-
-        upgrade_schema(self.engine, MIGRATIONS, error=StoreError)
+        upgrade_schema(self.engine, SCHEMA_BRANCH, error=StoreError)
 
     def has_schema(self) -> bool:
         try:
             return "certificates" in inspect(self.engine).get_table_names()
         except (DatabaseError, OperationalError) as exc:
             raise StoreError(f"cannot read database {self.engine.url!r}: {exc.orig}") from None
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back on any exception."""
-        with self._sessions() as session, session.begin():
-            yield session
-
-    def dispose(self) -> None:
-        self.engine.dispose()
 
     # ------------------------------------------------------------ reads
 

@@ -12,13 +12,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from graders.db import Base
 from graders.timeutil import UTCDateTime, utcnow
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Funding(enum.StrEnum):

@@ -16,7 +16,8 @@ from conftest import CLASS, DECISION, LEARNERS, OTHER_LEARNERS, Served, World, s
 
 from graders.certificates.codes import ALPHABET, LENGTH, codes_match, format_code, normalize_code, parse_reference
 from graders.certificates.issue import Learner, issue
-from graders.certificates.store import MIGRATIONS, open_store
+from graders.certificates.store import open_store
+from graders.db import MIGRATIONS
 from hub.services.certificates.ratelimit import RateLimiter
 
 PERSONAL = [text for person in (*LEARNERS.values(), *OTHER_LEARNERS.values()) for text in person]

@@ -35,7 +35,7 @@ def build_portal(
     with feedback released) and `others` (enrolled, nothing submitted); every assignment released."""
     from hub.directory.db import Directory, upgrade_schema
     from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
-    from hub.services.exchange.store import MIGRATIONS, ExchangeStore, SubmitPolicy
+    from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
     from hub.settings import HubSettings
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def build_portal(
     settings = HubSettings.create({"data_dir": str(data_dir), "db_url": db_url, "gradebook_url": gradebook_url}, "t")
     directory = Directory(db_url)
     directory.ensure_schema()
-    upgrade_schema(directory.engine, MIGRATIONS)
+    upgrade_schema(directory.engine, SCHEMA_BRANCH)
     everyone = [*submitted, *others]
     with directory.session() as s:
         s.add(SchoolClass(name=class_name, title=class_name, course_id=course.id, year=2026))

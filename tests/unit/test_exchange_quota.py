@@ -10,7 +10,7 @@ import pytest
 from support.hostile_archives import NOTEBOOK, gzip_stream, member
 
 from hub.directory.db import Directory, upgrade_schema
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore, RateLimited, Refused, SubmitPolicy
+from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, RateLimited, Refused, SubmitPolicy
 from hub.settings import HubSettings, SettingsError
 
 COURSE, ASSIGNMENT, OTHER = "phan-tich-du-lieu", "01-python-co-ban", "02-pandas"
@@ -28,7 +28,7 @@ class Clock:
 @pytest.fixture
 def store(tmp_path: Path) -> ExchangeStore:
     directory = Directory(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade_schema(directory.engine, MIGRATIONS)
+    upgrade_schema(directory.engine, SCHEMA_BRANCH)
     store = ExchangeStore(directory, tmp_path / "blobs", clock=Clock())
     for assignment in (ASSIGNMENT, OTHER):
         store.release(COURSE, assignment, _archive(b""), ["bai.ipynb"], "gv", False, None)

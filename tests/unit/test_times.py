@@ -23,17 +23,15 @@ from sqlalchemy.exc import StatementError
 from traitlets.config import Config
 
 from graders.certificates.models import AuditEntry
-from graders.certificates.models import Base as CertificatesBase
 from graders.certificates.store import CertificateStore
 from graders.curriculum import default_courses_root, load_course
+from graders.db import MIGRATIONS, Base
 from graders.late_penalty import CourseLatePenalty
 from graders.timeutil import NaiveDatetimeError, UTCDateTime, naive_utc, school_wall_time, show
 from hub.directory.db import Directory, schema_transaction, upgrade_schema
-from hub.directory.models import Base as DirectoryBase
 from hub.directory.models import Person
-from hub.services.exchange.models import Base as ExchangeBase
 from hub.services.exchange.models import Deadline, Submission
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore, SubmitPolicy
+from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 
 OLD_DATABASE = Path(__file__).with_name("old_databases") / "before_utc.sql"
 C, A = "phan-tich-du-lieu", "01-python-co-ban"
@@ -50,7 +48,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def prepared(url: str) -> Directory:
     directory = Directory(url)
     directory.ensure_schema()
-    upgrade_schema(directory.engine, MIGRATIONS)
+    upgrade_schema(directory.engine, SCHEMA_BRANCH)
     CertificateStore(url).ensure_schema()
     return directory
 
@@ -108,15 +106,14 @@ def test_the_column_type_needs_no_ddl_change(db_url: str) -> None:
     """UTCDateTime is DateTime(timezone=True) to the database: the migrations' columns compare equal."""
     directory = prepared(db_url)
     with directory.engine.connect() as conn:
-        for base in (DirectoryBase, ExchangeBase, CertificatesBase):
-            tables = set(base.metadata.tables)
-            context = MigrationContext.configure(conn, opts={
-                "compare_type": True,
-                "include_object": lambda obj, name, type_, reflected, other, t=tables: type_ != "table" or name in t,
-            })  # fmt: skip
-            diffs = [d for group in compare_metadata(context, base.metadata) for d in
-                     (group if isinstance(group, list) else [group])]  # fmt: skip
-            assert [d for d in diffs if d[0] == "modify_type"] == [], base
+        tables = set(Base.metadata.tables)  # the directory's, the exchange's and the registry's
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True,
+            "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in tables,
+        })  # fmt: skip
+        diffs = [d for group in compare_metadata(context, Base.metadata) for d in
+                 (group if isinstance(group, list) else [group])]  # fmt: skip
+        assert [d for d in diffs if d[0] == "modify_type"] == []
     directory.dispose()
 
 
@@ -187,7 +184,7 @@ def test_old_sqlite_database_is_migrated_to_what_its_rows_meant(tmp_path: Path) 
     with CertificateStore(url).session() as s:
         assert s.scalar(sa.select(AuditEntry.at)) == datetime(2026, 12, 1, 2, 3, 4, tzinfo=UTC)
     # safe to repeat: a second start migrates nothing twice
-    upgrade_schema(directory.engine, MIGRATIONS)
+    upgrade_schema(directory.engine, SCHEMA_BRANCH)
     assert store.due_for(C, A, "DEMO") == TEN_UTC
     directory.dispose()
 
@@ -214,7 +211,7 @@ def test_old_postgres_rows_kept_their_moments(postgres, tmp_path: Path) -> None:
             submitted_at=datetime(2026, 12, 20, 10, 1, tzinfo=UTC), timestamp="2026-12-20 10:01:00.000000 UTC",
             attempt=1, blob="0" * 64, size=1, notebooks="[]", due_at=school_wall_time("2026-12-20T17:00"),
             seconds_late=60))  # fmt: skip
-    upgrade_schema(directory.engine, MIGRATIONS)
+    upgrade_schema(directory.engine, SCHEMA_BRANCH)
     store = ExchangeStore(directory, tmp_path / "blobs")
     assert store.due_for(C, A, "DEMO") == TEN_UTC
     with directory.session() as s:
@@ -245,8 +242,8 @@ def test_late_penalty_reads_the_course_folder_it_is_given(tmp_path: Path) -> Non
 
 
 def test_utc_datetime_type_is_what_the_models_use() -> None:
-    for base in (DirectoryBase, ExchangeBase, CertificatesBase):
-        for table in base.metadata.tables.values():
-            for column in table.columns:
-                if isinstance(column.type, sa.DateTime | UTCDateTime):
-                    assert isinstance(column.type, UTCDateTime), f"{table.name}.{column.name}"
+    assert {"people", "exchange_deadlines", "certificates"} <= set(Base.metadata.tables)  # every model imported
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, sa.DateTime | UTCDateTime):
+                assert isinstance(column.type, UTCDateTime), f"{table.name}.{column.name}"

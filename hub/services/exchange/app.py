@@ -16,14 +16,13 @@ from jupyterhub.services.auth import HubAuth
 from tornado import ioloop, web
 from tornado.httpserver import HTTPServer
 
-from graders.curriculum import load_courses
 from graders.exchange.archive import Limits
 from hub.directory.db import Directory, upgrade_schema
 from hub.directory.models import Person
 from hub.services import load_service_settings
 from hub.services.exchange import handlers as h
 from hub.services.exchange.access import AccessResolver
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore, SubmitPolicy
+from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 from hub.settings import HubSettings
 
 log = logging.getLogger("truongso.exchange")
@@ -55,11 +54,12 @@ class ExchangeApp:
     def __init__(self, settings: HubSettings, api_url: str, api_token: str) -> None:
         self.settings = settings
         self.directory = Directory(settings.db_url)
-        upgrade_schema(self.directory.engine, MIGRATIONS)
-        self.store = ExchangeStore(self.directory, settings.data_path / "exchange" / "blobs")
+        upgrade_schema(self.directory.engine, SCHEMA_BRANCH)
+        blobs = settings.data_path / "exchange" / "blobs"
+        self.store = ExchangeStore(self.directory, blobs, timezone=settings.timezone)
         self.incoming_dir: Path = settings.data_path / "exchange" / "incoming"  # uploads being received
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
-        self.courses = {c.id: c for c in load_courses()}
+        self.courses = {c.id: c for c in settings.load_courses()}  # under the hub's courses_root
         self.limits = Limits()
         self.archive_checks = asyncio.Semaphore(ARCHIVE_CHECKS)
         self.learner_locks = KeyedLocks()

@@ -10,14 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from graders.db import Base
 from graders.timeutil import UTCDateTime, utcnow
-
-
-class Base(DeclarativeBase):
-    pass
-
 
 DEFAULT_CLASS = "*"  # a deadline row for every class of the course that has no row of its own
 

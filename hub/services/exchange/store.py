@@ -15,12 +15,12 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from graders.text import BilingualError
-from graders.timeutil import show, to_utc, utcnow
+from graders.timeutil import SCHOOL_TIMEZONE, show, to_utc, utcnow
 from hub.directory.db import Directory
 from hub.services.exchange.blobs import BlobStore
 from hub.services.exchange.models import DEFAULT_CLASS, Deadline, Feedback, Release, Submission
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+SCHEMA_BRANCH = "exchange"  # its tables' alembic branch (graders/migrations)
 # nbgrader parses this back (nbgrader.utils.parse_utc); it is also what learners see.
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 
@@ -48,11 +48,18 @@ class SubmitPolicy:
 
 
 class ExchangeStore:
-    def __init__(self, directory: Directory, blob_root: Path, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        blob_root: Path,
+        clock: Callable[[], datetime] = utcnow,
+        timezone: str = SCHOOL_TIMEZONE,
+    ) -> None:
         self.directory = directory
         self.blobs = BlobStore(blob_root)
         # The server's clock stamps every submission; tests give another one to submit at 16:59 or 17:01.
         self.clock = clock
+        self.timezone = timezone  # the school's (the hub's `timezone` setting): deadlines in messages
 
     # -- releases -------------------------------------------------------------------------------
 
@@ -153,8 +160,8 @@ class ExchangeStore:
         if due is not None and policy.close_after is not None and now > due + policy.close_after:
             raise Refused(
                 403,
-                f"đã hết hạn nộp bài {assignment_id} (hạn {show(due)}, đã đóng)",
-                f"submissions for {assignment_id} are closed (deadline {show(due)})",
+                f"đã hết hạn nộp bài {assignment_id} (hạn {show(due, self.timezone)}, đã đóng)",
+                f"submissions for {assignment_id} are closed (deadline {show(due, self.timezone)})",
             )
         self.check_quota(course_id, assignment_id, student, len(data), policy, now)  # before any blob is written
         digest = self.blobs.put(data)

@@ -15,12 +15,11 @@ from tornado import ioloop, web
 from tornado.httpserver import HTTPServer
 
 from graders.coursedir import course_dir
-from graders.curriculum import load_courses
 from hub.directory.db import Directory, upgrade_schema
 from hub.services import load_service_settings
 from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.exchange.access import AccessResolver
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore
+from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore
 from hub.services.portal import handlers as h
 from hub.services.portal.jobs import GradingJobs
 from hub.settings import HubSettings
@@ -36,17 +35,20 @@ class PortalApp:
         self.hub_prefix = settings.base_url + "hub/"
         self.services_prefix = settings.base_url + "services/"
         self.directory = Directory(settings.db_url)
-        upgrade_schema(self.directory.engine, MIGRATIONS)  # the exchange's tables, in case it starts later
-        self.store = ExchangeStore(self.directory, settings.data_path / "exchange" / "blobs")
-        self.courses = {c.id: c for c in load_courses()}
+        upgrade_schema(self.directory.engine, SCHEMA_BRANCH)  # the exchange's tables, in case it starts later
+        blobs = settings.data_path / "exchange" / "blobs"
+        self.store = ExchangeStore(self.directory, blobs, timezone=settings.timezone)
+        self.courses = {c.id: c for c in settings.load_courses()}  # under the hub's courses_root
         # the singleton: HubOAuthCallbackHandler uses HubOAuth.instance(), and the PKCE state lives in it
         self.hub_auth = HubOAuth.instance(api_url=api_url, api_token=api_token, cache_max_age=60)
         self.access = AccessResolver(api_url, api_token, self.directory, set(self.courses))
         self.jobs = GradingJobs(_grade_assignment)
         # Sandboxes are named after the hub's Docker prefix, so a test's leftovers are its own to remove.
-        self.grading_options: dict[str, Any] = {"name_prefix": f"{settings.docker_prefix}-grade"}
+        from graders.autograde.sandbox import sandbox_name_prefix  # nbgrader's import: only when the portal starts
+
+        self.grading_options: dict[str, Any] = {"name_prefix": sandbox_name_prefix(settings.docker_prefix)}
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-        self.templates.globals["when"] = h.views.when
+        self.templates.globals["when"] = lambda moment: h.views.when(moment, settings.timezone)
 
     def course_dir(self, course_id: str) -> Path:
         return course_dir(self.settings.data_path, course_id)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 revision = 'c0001'
 down_revision = None
-branch_labels = None
+branch_labels = ('certificates',)
 depends_on = None
 
 

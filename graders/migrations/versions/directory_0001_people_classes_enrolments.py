@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 revision = '0001'
 down_revision = None
-branch_labels = None
+branch_labels = ('directory',)
 depends_on = None
 
 

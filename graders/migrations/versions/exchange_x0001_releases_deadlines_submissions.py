@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 revision = 'x0001'
 down_revision = None
-branch_labels = None
+branch_labels = ('exchange',)
 depends_on = None
 
 
