@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from support.schema import migration_diffs, old_sqlite_database
 
-import graders.certificates.models  # noqa: F401  (every model in Base.metadata)
-import hub.directory.models
-import hub.services.exchange.models  # noqa: F401
-from graders.db import BRANCHES, MIGRATIONS, VERSION_TABLE, Base, alembic_config, make_engine, upgrade_schema
-
-OLD_DATABASE = Path(__file__).with_name("old_databases") / "before_utc.sql"
+from graders.db import BRANCHES, MIGRATIONS, VERSION_TABLE, alembic_config, make_engine, upgrade_schema
 
 
 def table_names(engine: sa.Engine) -> set[str]:
@@ -59,24 +52,14 @@ def test_migrations_build_what_the_models_describe(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/all.sqlite")
     for branch in BRANCHES:
         upgrade_schema(engine, branch)
-    tables = set(Base.metadata.tables)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in tables,
-        })  # fmt: skip
-        diffs = compare_metadata(context, Base.metadata)
-    assert diffs == []
+        assert migration_diffs(conn) == []
     engine.dispose()
 
 
 def test_a_database_from_before_the_one_environment_keeps_its_revisions(tmp_path: Path) -> None:
     """Written by the code of 5b394db: three version tables (directory, exchange at x0001, registry at c0001)."""
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript(OLD_DATABASE.read_text(encoding="utf-8"))
-    conn.close()
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(old_sqlite_database(tmp_path))
     before = table_names(engine)
     assert {"truongso_exchange_version", "truongso_certificates_version"} <= before
     upgrade_schema(engine, "directory")

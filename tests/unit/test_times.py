@@ -7,7 +7,6 @@ lateness), the migration of a database the old code wrote, and the late penalty 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,10 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
-from alembic.migration import MigrationContext
 from sqlalchemy.exc import StatementError
+from support.schema import migration_diffs, old_sqlite_database
 from traitlets.config import Config
 
 from graders.certificates.models import AuditEntry
@@ -33,7 +31,6 @@ from hub.directory.models import Person
 from hub.services.exchange.models import Deadline, Submission
 from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 
-OLD_DATABASE = Path(__file__).with_name("old_databases") / "before_utc.sql"
 C, A = "phan-tich-du-lieu", "01-python-co-ban"
 TEN_UTC = datetime(2026, 12, 20, 10, 0, tzinfo=UTC)  # 17:00 in Vietnam
 
@@ -106,14 +103,7 @@ def test_the_column_type_needs_no_ddl_change(db_url: str) -> None:
     """UTCDateTime is DateTime(timezone=True) to the database: the migrations' columns compare equal."""
     directory = prepared(db_url)
     with directory.engine.connect() as conn:
-        tables = set(Base.metadata.tables)  # the directory's, the exchange's and the registry's
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in tables,
-        })  # fmt: skip
-        diffs = [d for group in compare_metadata(context, Base.metadata) for d in
-                 (group if isinstance(group, list) else [group])]  # fmt: skip
-        assert [d for d in diffs if d[0] == "modify_type"] == []
+        assert [d for d in migration_diffs(conn) if d[0] == "modify_type"] == []
     directory.dispose()
 
 
@@ -146,14 +136,6 @@ def test_exchange_measures_lateness_against_the_vietnam_deadline(db_url: str, tm
 
 
 # -- a database the old code wrote ------------------------------------------------------------------------------
-
-
-def old_sqlite_database(tmp_path: Path) -> str:
-    path = tmp_path / "truongso.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript(OLD_DATABASE.read_text(encoding="utf-8"))
-    conn.close()
-    return f"sqlite:///{path}"
 
 
 def test_old_sqlite_database_is_migrated_to_what_its_rows_meant(tmp_path: Path) -> None:
