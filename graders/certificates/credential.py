@@ -2,14 +2,20 @@
 
 What is signed (cryptosuite ``eddsa-jcs-2022`` of W3C "Data Integrity EdDSA Cryptosuites v1.0"):
 
-    canonical(x)  = UTF-8 bytes of ``json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``:
-                    keys sorted, no whitespace, non-ASCII characters written as themselves. For the values we
-                    put in credentials (ASCII keys, strings, integers, booleans, no fractions) this is exactly
-                    JCS (RFC 8785), which is what the cryptosuite names; documents with fractional numbers,
-                    NaN or duplicate keys are refused rather than guessed at.
+    canonical(x)  = the JSON Canonicalization Scheme (JCS, RFC 8785) of x, made by the ``rfc8785`` library:
+                    keys sorted by their UTF-16 code units, no whitespace, strings UTF-8 with only ``"``, ``\\``
+                    and U+0000-U+001F escaped (``\\b \\t \\n \\f \\r``, else ``\\u00xx`` in lowercase hex).
+                    Refused rather than signed (CredentialError), at issue and at upload: fractional numbers,
+                    NaN, integers beyond +-(2**53 - 1), lone surrogates, non-string keys, duplicate keys, and
+                    objects whose keys sort differently by UTF-16 code units than by code points (only possible
+                    with keys holding characters above U+FFFF). For everything else JCS is byte for byte
+                    ``json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()``,
+                    which is what credentials issued before the switch to ``rfc8785`` were signed over, so they
+                    keep verifying (proved in tests/certificates/test_credential_encoding.py).
     options       = the ``proof`` object without ``proofValue``, plus ``"@context"`` copied from the credential
     signed bytes  = SHA-256(canonical(options)) || SHA-256(canonical(credential without "proof"))   (64 bytes)
-    proofValue    = "z" + base58btc(Ed25519 signature of the signed bytes)
+    proofValue    = "z" + base58btc(Ed25519 signature of the signed bytes), base58btc being the bitcoin
+                    alphabet of the ``base58`` library, a leading zero byte written as "1"
 
 The proof options (created, verificationMethod, purpose) are signed too, so they cannot be swapped. The
 verification method is a ``did:key`` (the public key itself, multibase), so anyone can check a credential
@@ -24,12 +30,15 @@ import gzip
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import base58
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -40,7 +49,9 @@ VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CRYPTOSUITE = "eddsa-jcs-2022"
 STATUS_LIST_BITS = 131072  # the spec's minimum (16 KiB): a list this size says nothing about how many were issued
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_LETTERS = frozenset(base58.BITCOIN_ALPHABET.decode("ascii"))
+JCS_MAX_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are refused, never rounded
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ED25519_MULTICODEC = b"\xed\x01"
 
 
@@ -54,45 +65,71 @@ class CredentialError(BilingualError, ValueError):
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """The bytes that are hashed and signed (see module docstring)."""
-    _refuse_fractions(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """The bytes that are hashed and signed: RFC 8785 (JCS) by ``rfc8785`` (see module docstring)."""
+    _refuse_unsignable(value)
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:  # not reached: _refuse_unsignable lets through only what JCS takes
+        raise CredentialError("có giá trị không phải JSON", "contains a value that is not JSON") from None
 
 
-def _refuse_fractions(value: Any) -> None:
+def _refuse_unsignable(value: Any) -> None:
+    """CredentialError unless `value` is JSON whose JCS bytes are also those of the json.dumps that signed
+    credentials before the switch to rfc8785 (module docstring): iteratively, so deep nesting cannot recurse."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, float):
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if abs(item) > JCS_MAX_INT:
+                raise CredentialError(
+                    "có số nguyên quá lớn (vượt ±(2^53 − 1), không được ký)",
+                    "contains an integer beyond ±(2^53 − 1) (never signed)",
+                )
+        elif isinstance(item, str):
+            _refuse_surrogates(item)
+        elif isinstance(item, float):
             raise CredentialError("có số thập phân (không được ký)", "contains a fractional number (never signed)")
-        if isinstance(item, dict):
+        elif isinstance(item, dict):
             if not all(isinstance(k, str) for k in item):
                 raise CredentialError("khoá không phải chuỗi", "non-string key")
+            for key in item:
+                _refuse_surrogates(key)
+            if any(not key.isascii() and max(key) > "\uffff" for key in item) and sorted(item) != sorted(
+                item, key=lambda key: key.encode("utf-16-be")
+            ):
+                raise CredentialError(
+                    "có khoá mà thứ tự sắp xếp không rõ ràng (ký tự ngoài U+FFFF)",
+                    "has keys whose sort order is ambiguous (characters above U+FFFF)",
+                )
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, list | tuple):
             stack.extend(item)
+        else:
+            raise CredentialError("có giá trị không phải JSON", "contains a value that is not JSON")
+
+
+def _refuse_surrogates(text: str) -> None:
+    if not text.isascii() and _SURROGATE.search(text):
+        raise CredentialError(
+            "có ký tự Unicode không hợp lệ (nửa cặp thay thế)",
+            "contains an invalid Unicode character (a lone surrogate)",
+        )
 
 
 def b58encode(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    out = []
-    while number:
-        number, rem = divmod(number, 58)
-        out.append(_B58[rem])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(out))
+    """base58btc (bitcoin alphabet), each leading zero byte as "1"."""
+    return base58.b58encode(data).decode("ascii")
 
 
 def b58decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        index = _B58.find(char)
-        if index < 0:
-            raise ValueError("not base58btc")
-        number = number * 58 + index
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    zeros = len(text) - len(text.lstrip("1"))
-    return b"\0" * zeros + body
+    """The inverse of b58encode; ValueError("not base58btc") for anything else. Only the 58 letters are
+    taken: base58.b58decode itself would also drop trailing whitespace (a changed proofValue that still
+    verified) and raise UnicodeEncodeError for non-ASCII letters."""
+    if not _B58_LETTERS.issuperset(text):
+        raise ValueError("not base58btc")
+    return base58.b58decode(text)
 
 
 def multikey(public_key: Ed25519PublicKey) -> str:
@@ -243,7 +280,8 @@ MAX_STRING = 4096  # characters in one string or key; the longest of ours is a ~
 
 def parse_json_upload(body: bytes, limit: int) -> Any:
     """JSON from an untrusted upload: size-limited, strict UTF-8, no NaN, no duplicate keys, no fractions,
-    no absurd numbers, nesting or strings (each refused with a CredentialError saying which)."""
+    no absurd numbers, nesting or strings, nothing that canonical_bytes would refuse (each refused with a
+    CredentialError saying which)."""
     if len(body) > limit:
         raise CredentialError(
             f"tệp quá lớn (tối đa {limit // 1024} KB)", f"file too large (at most {limit // 1024} KB)"
@@ -286,6 +324,7 @@ def parse_json_upload(body: bytes, limit: int) -> Any:
         where = f" (dòng / line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise CredentialError(f"không phải JSON hợp lệ{where}", f"not valid JSON{where}") from None
     _check_shape(document)
+    _refuse_unsignable(document)
     return document
 
 
