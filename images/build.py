@@ -83,12 +83,15 @@ def build_images(
     base_tag: str = DEFAULT_BASE_TAG,
     mirror: str | None = None,
     repository: str = REPOSITORY,
+    on_step: Callable[[str, int, int], None] | None = None,
 ) -> BuildReport:
     """Build (or reuse) the images named in `which`; raise ImageBuildError with a one-line reason.
 
     `base` names an existing local image to build on; without it `base_tag` is used, made with
     debootstrap from `mirror` (default: the host's apt mirror) when missing. `cache_dir` holds the
-    wheels, .debs and build contexts (default: <repo>/build/images).
+    wheels, .debs and build contexts (default: <repo>/build/images). `on_step(name, done, total)`, if
+    given, is called as each step starts (`done` steps finished before it) and once more as it ends
+    (`done` counting it); the steps are base, wheels and one per image.
     """
     names = list(dict.fromkeys((which,) if isinstance(which, str) else which))
     unknown = [n for n in names if n not in IMAGE_NAMES]
@@ -98,18 +101,29 @@ def build_images(
     client = client or _client_from_env()
     _ping(client)
     report = BuildReport()
+    steps = 2 + len(names)
+
+    @contextmanager
+    def step_of(name: str) -> Iterator[Step]:
+        if on_step is not None:
+            on_step(name, len(report.steps), steps)
+        with _step(report, name, progress) as step:
+            yield step
+        if on_step is not None:
+            on_step(name, len(report.steps), steps)
+
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with _exclusive(cache_dir):
-            with _step(report, "base", progress) as step:
+            with step_of("base") as step:
                 report.base, report.base_id, step.action = ensure_base(
                     client, base, base_tag=base_tag, work_dir=cache_dir, mirror=mirror, progress=progress
                 )
                 step.detail = f"{report.base} ({report.base_id[7:19]})"
-            with _step(report, "wheels", progress) as step:
+            with step_of("wheels") as step:
                 wheels, step.action, step.detail = ensure_wheels(names, cache_dir / "wheels", progress)
             for name in names:
-                with _step(report, name, progress) as step:
+                with step_of(name) as step:
                     tag, step.action = ensure_image(
                         client, name, report.base, report.base_id, wheels[name],
                         context_root=cache_dir / "context", repository=repository, progress=progress,

@@ -10,7 +10,7 @@ constraints of the registry are the backstop, and a conflict only makes the batc
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -134,8 +134,13 @@ def issue(
     reissue: Sequence[str] = (),
     learners: list[Learner] | None = None,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IssueResult:
-    """Issue one certificate to every eligible learner of the course (or class) who has none."""
+    """Issue one certificate to every eligible learner of the course (or class) who has none.
+
+    `progress(done, total)`, if given, is called with (0, eligible) before the first batch and after each
+    batch is committed and its files are written (the CLI draws a bar with it); never on a dry run.
+    """
     course = find_course(settings, course_id)
     decision = clean_decision(decision or settings.decision) if not dry_run else (decision or settings.decision)
     plan = make_plan(settings, store, course, class_name, reissue, learners)
@@ -144,6 +149,8 @@ def issue(
         return result
     key = ensure_signing_key(Path(settings.key_file))
     pending = list(plan.eligible)
+    if progress is not None:
+        progress(0, len(pending))
     for start in range(0, len(pending), settings.batch_size):
         batch = pending[start : start + settings.batch_size]
         created = _with_retries(
@@ -151,6 +158,8 @@ def issue(
         )
         write_outputs(settings, created)
         result.issued.extend(created)
+        if progress is not None:  # learners dealt with, issued or found issued meanwhile by another run
+            progress(start + len(batch), len(pending))
     # repair files a previous run may have lost between its commit and its rendering
     everyone = [c for certs in store.holders(course.id).values() for c in certs]
     result.repaired = write_outputs(settings, missing_outputs(settings, everyone))

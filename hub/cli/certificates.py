@@ -140,22 +140,25 @@ def _print_plan(plan) -> None:
 
 def run_issue(args: argparse.Namespace) -> int:
     from graders.certificates.issue import clean_decision, find_course, issue
+    from hub.cli.progress import progress_bar
 
     settings = _context(args)
     find_course(settings, args.course)  # unknown course: one line before anything is opened or written
     if not args.dry_run:
         clean_decision(args.decision or settings.decision)
     store = _store(settings, create=not args.dry_run)
-    result = issue(
-        settings,
-        store,
-        args.course,
-        decision=args.decision,
-        actor=actor(),
-        class_name=args.class_name,
-        dry_run=args.dry_run,
-        reissue=args.reissue,
-    )
+    with progress_bar("Cấp giấy chứng nhận / issuing certificates") as progress:
+        result = issue(
+            settings,
+            store,
+            args.course,
+            decision=args.decision,
+            actor=actor(),
+            class_name=args.class_name,
+            dry_run=args.dry_run,
+            reissue=args.reissue,
+            progress=progress,
+        )
     _print_plan(result.plan)
     if args.dry_run:
         print(f"Xem trước, chưa cấp gì / dry run, nothing issued ({len(result.plan.eligible)} would be issued)")

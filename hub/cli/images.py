@@ -18,11 +18,15 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from hub.cli.progress import step_status
     from images.build import IMAGE_NAMES, ImageBuildError, build_images
 
     which = (args.only,) if args.only else IMAGE_NAMES
     try:
-        report = build_images(base=args.base, which=which, progress=lambda line: print(line, flush=True))
+        with step_status("Xây dựng image / building images") as on_step:
+            report = build_images(
+                base=args.base, which=which, progress=lambda line: print(line, flush=True), on_step=on_step
+            )
     except ImageBuildError as exc:
         raise UserError(f"không xây dựng được image: {exc}", f"cannot build the images: {exc}") from None
     print(report.summary())

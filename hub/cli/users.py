@@ -38,17 +38,21 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from hub.cli.progress import progress_bar  # rich only for the verbs that draw
+
     settings = load_settings(existing_data_dir(args.data_dir))
     directory = open_directory(settings)
     started = time.monotonic()
-    report = import_roster(
-        directory,
-        args.file,
-        passwords_dir=settings.data_path / "passwords",
-        default_class=args.class_name,
-        dry_run=args.dry_run,
-        encoding=args.encoding,
-    )
+    with progress_bar("Nhập học viên / importing learners") as progress:
+        report = import_roster(
+            directory,
+            args.file,
+            passwords_dir=settings.data_path / "passwords",
+            default_class=args.class_name,
+            dry_run=args.dry_run,
+            encoding=args.encoding,
+            progress=progress,
+        )
     print_report(report, time.monotonic() - started)
     return 0 if report.ok else 1
 

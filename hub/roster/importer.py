@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +48,11 @@ def import_roster(
     default_class: str | None = None,
     dry_run: bool = False,
     encoding: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
+    """Check the file and apply it; `progress(done, total)`, if given, follows the slow part: hashing the
+    generated passwords of the new accounts (called with (0, new) first, then after each one; not on a dry
+    run, a file with errors or an import that creates nobody)."""
     sheet = read_roster(path, encoding)
     if default_class is not None:
         default_class = normalize_class_code(default_class)
@@ -67,8 +72,16 @@ def import_roster(
             if not new_people:
                 return report
             passwords = {c.username: generate_password() for c in new_people}
+            hashes = {}
+            if progress is not None:
+                progress(0, len(passwords))
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                hashes = dict(zip(passwords, pool.map(_hash, passwords.values()), strict=True))
+                for done, (username, password_hash) in enumerate(
+                    zip(passwords, pool.map(_hash, passwords.values()), strict=True), 1
+                ):
+                    hashes[username] = password_hash
+                    if progress is not None:
+                        progress(done, len(passwords))
             logins = {info.username: info for info in session.query(UserInfo)}
             for username, password_hash in hashes.items():
                 if username in logins:  # a login left from an earlier account of the same name
