@@ -90,7 +90,7 @@ def _operator_schema() -> dict[str, Any]:
     props["CourseDirectory"] = _section(
         course_id={"type": "string", "pattern": _ID}, root={"type": "string"}, db_url={"type": "string"}
     )
-    props["CourseLatePenalty"] = _section(course_id={"type": "string", "pattern": _ID})
+    props["CourseLatePenalty"] = _section(course_id={"type": "string", "pattern": _ID}, courses_root={"type": "string"})
     props["SandboxGrader"]["properties"].update(
         image={"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"},
         name_prefix={"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},

@@ -33,23 +33,38 @@ def course_dir(data_dir: Path, course_id: str) -> Path:
     return data_dir / "courses" / course_id
 
 
-def identity(course_id: str, root: Path | str, db_url: str) -> dict[str, dict[str, Any]]:
-    """Which course a directory is and where its gradebook lives: never taken from the course folder by a
-    process that knows them (the CLI, the portal), so a file there cannot point grading elsewhere."""
+def identity(
+    course_id: str, root: Path | str, db_url: str, courses_root: Path | str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Which course a directory is, where its gradebook lives and (the hub's `courses_root`) where its
+    course.yaml is: never taken from the course folder by a process that knows them (the CLI, the portal), so
+    a file there cannot point grading elsewhere."""
+    late = {"course_id": course_id}
+    if courses_root is not None:
+        late["courses_root"] = str(courses_root)
     return {
         "CourseDirectory": {"course_id": course_id, "root": str(root), "db_url": db_url},
-        "CourseLatePenalty": {"course_id": course_id},
+        "CourseLatePenalty": late,
     }
 
 
-def grading_config(course_id: str, root: Path | str, db_url: str) -> Config:
+def sandbox_name_prefix(docker_prefix: str) -> str:
+    """Prefix of a hub's grading sandboxes' container names, from its `docker_prefix` setting ("truongso" ->
+    "truongso-grade"; graders.autograde.sandbox.sandbox_name adds the batch and number): `truongso grade` and
+    the portal name them alike, and a hub's leftovers are its own to remove."""
+    return f"{docker_prefix}-grade"
+
+
+def grading_config(course_id: str, root: Path | str, db_url: str, courses_root: Path | str | None = None) -> Config:
     """`identity` as the traitlets overrides grading takes (graders.autograde.grade_assignment(config=…))."""
-    return Config(identity(course_id, root, db_url))
+    return Config(identity(course_id, root, db_url, courses_root))
 
 
-def nbgrader_settings(course_id: str, root: Path | str, db_url: str) -> dict[str, dict[str, Any]]:
+def nbgrader_settings(
+    course_id: str, root: Path | str, db_url: str, courses_root: Path | str | None = None
+) -> dict[str, dict[str, Any]]:
     """Everything the generated nbgrader_config.py sets."""
-    settings = identity(course_id, root, db_url)
+    settings = identity(course_id, root, db_url, courses_root)
     # our exchange classes for every operation: graders.exchange.use_hub_exchange, spelled out as constants
     settings["ExchangeFactory"] = {op: f"graders.exchange.{cls}" for op, cls in OPERATIONS.items()}
     settings["Exchange"] = {"path_includes_course": True}
@@ -78,12 +93,14 @@ def write_if_changed(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def ensure_course_dir(root: Path, course: Course, db_url: str | None = None) -> Path:
+def ensure_course_dir(
+    root: Path, course: Course, db_url: str | None = None, courses_root: Path | str | None = None
+) -> Path:
     """Prepare `root` as the nbgrader course directory of `course`; returns it."""
     root.mkdir(parents=True, exist_ok=True)
     source = root / "source"
     if not source.exists():
         shutil.copytree(course.source_dir, source)
     db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
-    write_if_changed(root / GENERATED_FILE, render_config(nbgrader_settings(course.id, root, db_url)))
+    write_if_changed(root / GENERATED_FILE, render_config(nbgrader_settings(course.id, root, db_url, courses_root)))
     return root

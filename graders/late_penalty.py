@@ -24,14 +24,22 @@ def course_policy(course_path: str) -> LatePolicy:
 
 class CourseLatePenalty(LateSubmissionPlugin):
     course_id = Unicode(help="The course whose course.yaml late_policy applies.").tag(config=True)
-    course_path = Unicode(
-        help="Folder of that course's course.yaml: the course that was loaded, wherever it came from "
-        "(graders.coursedir writes it). Default: the repository's courses/<course_id>."
+    courses_root = Unicode(
+        help="Folder of the courses: the hub's `courses_root` setting (graders.coursedir writes it, the CLI and "
+        "the portal pass it). Default: the repository's courses/."
     ).tag(config=True)
+    course_path = Unicode(
+        help="Folder of that course's course.yaml: the course that was loaded, wherever it came from. "
+        "Default: <courses_root>/<course_id>."
+    ).tag(config=True)
+
+    @default("courses_root")
+    def _default_courses_root(self) -> str:
+        return str(default_courses_root())
 
     @default("course_path")
     def _default_course_path(self) -> str:
-        return str(default_courses_root() / self.course_id)
+        return str(Path(self.courses_root) / self.course_id)
 
     def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
         penalty = course_policy(self.course_path).penalty_points(total_seconds_late, score)

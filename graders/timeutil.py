@@ -14,15 +14,28 @@ nbgrader's gradebook keeps naive UTC by its own design; `naive_utc` is the one c
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-# The school's time zone. One constant for now; it is meant to become a setting (truongso.toml).
+# The default of the school's time zone: the `timezone` setting of truongso.toml ([school]) chooses it. Every
+# user of the school's zone takes it from the settings passed down; this default is only for callers without any.
 SCHOOL_TIMEZONE = "Asia/Ho_Chi_Minh"
 DISPLAY_FORMAT = "%d/%m/%Y %H:%M"  # 20/12/2026 17:00, as Vietnamese readers write dates
+
+
+def check_timezone(name: str) -> str:
+    """`name` when zoneinfo knows it (e.g. "Asia/Ho_Chi_Minh"); else ValueError with a bilingual reason."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(
+            f"múi giờ không tồn tại: {name!r} (tên IANA, vd. 'Asia/Ho_Chi_Minh') / "
+            f"unknown time zone {name!r} (an IANA name, e.g. 'Asia/Ho_Chi_Minh')"
+        ) from None
+    return name
 
 
 def school_zone(name: str = SCHOOL_TIMEZONE) -> tzinfo:

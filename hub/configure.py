@@ -77,6 +77,7 @@ def apply_local_spawner(settings: HubSettings, c: Config) -> None:
     c.Spawner.environment = {
         "TRUONGSO_DATA_DIR": str(settings.data_path),  # how `truongso down` finds them
         "PYTHONNOUSERSITE": "1",  # no ~/.local packages in the server (as in Docker workspaces)
+        "TZ": settings.timezone,  # the school's clock, as in Docker workspaces
     }
 
 

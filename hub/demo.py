@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from graders.coursedir import course_dir
-from graders.curriculum import load_courses
 from graders.exchange.archive import inspect_archive, pack_directory
 from graders.text import UserError
 from hub.directory.db import Directory, upgrade_schema
@@ -23,9 +22,9 @@ DEMO_DEADLINE = timedelta(days=14)
 def ensure_demo_releases(settings: HubSettings, directory: Directory) -> list[str]:
     """Release each course's first assignment unless it already is; returns what was released now."""
     upgrade_schema(directory.engine, SCHEMA_BRANCH)
-    store = ExchangeStore(directory, settings.data_path / "exchange" / "blobs")
+    store = ExchangeStore(directory, settings.data_path / "exchange" / "blobs", timezone=settings.timezone)
     released = []
-    firsts = {course.id: course.assignments[0].id for course in load_courses()}
+    firsts = {course.id: course.assignments[0].id for course in settings.load_courses()}
     pending = [(course_id, first, course_dir(settings.data_path, course_id)) for course_id, first in firsts.items()
                if not any(r.assignment_id == first for r in store.releases(course_id))]  # fmt: skip
     # One nbgrader process per course at once: each takes seconds (start-up, gradebook migrations), one core each.

@@ -1,6 +1,9 @@
 """Validated settings of one Trường Số hub.
 
 Sources, later ones winning: trait defaults, the data directory's `truongso.toml`, `truongso up` flags.
+`truongso.toml` groups its settings in sections (`[school]`, `[server]`, … `[certificates]`, see SECTIONS);
+the names are the same as at the top level, which older files use and which still works. The old
+`certificates.toml` is still read, with a warning to move it into `[certificates]`.
 `truongso up` writes the resolved settings to `<data_dir>/run/settings.json`; the thin
 `jupyterhub_config.py` reads them back from the hub's working directory (the data directory, as for
 JupyterHub's own `jupyterhub.sqlite`) and hands them to the `apply_*` functions.
@@ -9,20 +12,44 @@ JupyterHub's own `jupyterhub.sqlite`) and hands them to the `apply_*` functions.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
-from graders.settings_files import read_toml, settings_from
+from graders.settings_files import flatten_sections, read_toml, settings_from
+from graders.timeutil import SCHOOL_TIMEZONE, check_timezone
 
-__all__ = ["HubSettings", "SettingsError", "read_toml", "settings_from"]
+__all__ = ["SECTIONS", "HubSettings", "SettingsError", "SettingsWarning", "read_toml", "settings_from"]
 SETTINGS_FILE = "truongso.toml"
+LEGACY_CERTIFICATES_FILE = "certificates.toml"  # before [certificates] of truongso.toml; read with a warning
 RUN_SETTINGS_FILE = Path("run") / "settings.json"
+
+# truongso.toml's sections and the settings each holds. `data_dir` and `demo` stay at the top;
+# `[certificates]` is the `certificates` setting itself (graders.certificates.config.CertificateSettings).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "school": ("timezone", "courses_root"),
+    "server": tuple("ip port base_url public_url hub_ip hub_port proxy_api_port proxy_command service_ports".split()),
+    "databases": ("db_url", "hub_db_url"),
+    "accounts": ("login_max_failures", "login_lockout_seconds", "min_password_length", "auth_refresh_seconds"),
+    "workspaces": tuple(
+        "spawner workspace_image workspace_network mem_limit cpu_limit pids_limit workspace_disk_limit "
+        "workspace_disk_dir idle_timeout_seconds".split()
+    ),
+    "docker": ("docker_prefix",),
+    "exchange": ("exchange_quota_mb", "exchange_attempts_per_hour"),
+    "grading": ("gradebook_url",),
+}
+TOP_LEVEL = ("data_dir", "demo", "certificates")
 
 
 class SettingsError(ValueError):
     """A setting has a value we cannot run with; the message names it."""
+
+
+class SettingsWarning(FutureWarning):
+    """A settings file still works but should change (the CLI prints it as one bilingual line)."""
 
 
 class HubSettings(HasTraits):
@@ -123,6 +150,58 @@ class HubSettings(HasTraits):
     workspace_disk_dir = Unicode(
         help="Where learners' disk images live and are mounted (default: <data_dir>/homes)."
     ).tag(config=True)
+    timezone = Unicode(
+        SCHOOL_TIMEZONE,
+        help="The school's time zone (an IANA name): deadlines typed and shown, workspaces' clocks (TZ), "
+        "certificates' dates and serial years.",
+    ).tag(config=True)
+    courses_root = Unicode(
+        help="Folder of the courses (one course.yaml per sub-folder), for every part of the hub: exchange, "
+        "portal, formgraders, grading's late penalty, certificates. Default: the repository's courses/. "
+        "Relative paths are taken from the current directory.",
+    ).tag(config=True)
+    certificates = Dict(
+        help="Certificate settings ([certificates] of truongso.toml): graders.certificates.config."
+        "CertificateSettings, less what the hub gives it (data_dir, db_url, public_url, gradebook_url, "
+        "timezone, courses_root).",
+    ).tag(config=True)
+
+    @validate("timezone")
+    def _valid_timezone(self, proposal: dict) -> str:
+        try:
+            return check_timezone(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"timezone: {exc}") from None
+
+    @default("courses_root")
+    def _default_courses_root(self) -> str:
+        from graders.curriculum import default_courses_root
+
+        return str(default_courses_root())
+
+    @validate("courses_root")
+    def _valid_courses_root(self, proposal: dict) -> str:
+        path = Path(proposal["value"]).expanduser().absolute()
+        if not path.is_dir():
+            raise TraitError(f"courses_root: không có thư mục {path} / no folder {path}")
+        return str(path)
+
+    @validate("certificates")
+    def _valid_certificates(self, proposal: dict) -> dict:
+        from graders.certificates.config import FROM_HUB, CertificateSettings, CertificateSettingsError
+
+        values = proposal["value"]
+        given = sorted(set(values) & set(FROM_HUB))
+        if given:
+            raise TraitError(
+                f"[certificates] {', '.join(given)}: set by the hub for the whole school, not here "
+                f"({'; '.join(f'{key} in [{section_of(key)}]' for key in given)})"
+            )
+        try:
+            CertificateSettings.create(dict(values), "[certificates]")
+        except CertificateSettingsError as exc:
+            raise TraitError(str(exc)) from None
+        return dict(values)
 
     @default("db_url")
     def _default_db_url(self) -> str:
@@ -213,6 +292,16 @@ class HubSettings(HasTraits):
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser().absolute()
 
+    @property
+    def courses_path(self) -> Path:
+        return Path(self.courses_root)
+
+    def load_courses(self) -> list[Any]:
+        """The courses under `courses_root` (graders.curriculum.Course), sorted by id."""
+        from graders.curriculum import load_courses
+
+        return load_courses(self.courses_path)
+
     def gradebook_url_for(self, course_id: str) -> str:
         return self.gradebook_url.format(data_dir=self.data_path, course_id=course_id)
 
@@ -221,14 +310,20 @@ class HubSettings(HasTraits):
 
     @classmethod
     def create(cls, values: dict[str, Any], source: str) -> HubSettings:
-        """Settings from a mapping; unknown names and bad values raise SettingsError naming `source`."""
-        return settings_from(cls, values, source, SettingsError)
+        """Settings from a mapping, flat or in SECTIONS; unknown sections, unknown names and bad values raise
+        SettingsError naming `source`."""
+        known = set(cls.class_trait_names(config=True))
+        return settings_from(cls, flatten_sections(values, SECTIONS, known, source, SettingsError), source,
+                             SettingsError)  # fmt: skip
 
     @classmethod
     def load(cls, data_dir: Path, overrides: dict[str, Any]) -> HubSettings:
-        """Settings of the data directory's `truongso.toml` with `overrides` (command-line flags) on top."""
+        """Settings of the data directory's `truongso.toml` (and the old `certificates.toml`, with a
+        SettingsWarning) with `overrides` (command-line flags) on top."""
         toml_path = data_dir / SETTINGS_FILE
-        values = read_toml(toml_path, SettingsError)
+        values = flatten_sections(read_toml(toml_path, SettingsError), SECTIONS,
+                                  set(cls.class_trait_names(config=True)), str(toml_path), SettingsError)  # fmt: skip
+        read_legacy_certificates(data_dir, values)
         values.update(overrides)
         values["data_dir"] = str(data_dir.absolute())
         return cls.create(values, str(toml_path))
@@ -250,3 +345,49 @@ class HubSettings(HasTraits):
                 "directory that `truongso up` has prepared"
             ) from None
         return cls.create(values, str(path))
+
+
+def section_of(name: str) -> str:
+    """The section of truongso.toml a setting belongs in ('' for the top level)."""
+    return next((section for section, keys in SECTIONS.items() if name in keys), "")
+
+
+def read_legacy_certificates(data_dir: Path, values: dict[str, Any]) -> None:
+    """The data directory's old `certificates.toml`, if any, into `values` (truongso.toml's, flat), with a
+    SettingsWarning: truongso.toml's `[certificates]` wins when both exist. Its `timezone` and `courses_root`
+    are now the school's settings: they apply school-wide unless truongso.toml sets them. What the hub always
+    gave the certificates (data_dir, db_url, public_url, gradebook_url) is ignored, as it was."""
+    from graders.certificates.config import FROM_HUB, CertificateSettings, CertificateSettingsError
+
+    path = data_dir / LEGACY_CERTIFICATES_FILE
+    if not path.is_file():
+        return
+    legacy = read_toml(path, SettingsError)
+    if "certificates" in values:
+        warn(
+            f"{path} bị bỏ qua: truongso.toml đã có mục [certificates], mục đó được dùng; hãy xoá {path.name}",
+            f"{path} is ignored: truongso.toml has a [certificates] section, which wins; delete {path.name}",
+        )
+        return
+    moved = [key for key in ("timezone", "courses_root") if key in legacy]
+    for key in moved:
+        value = legacy.pop(key)
+        values.setdefault(key, value)
+    for key in FROM_HUB:
+        legacy.pop(key, None)
+    try:  # its own errors name it
+        CertificateSettings.create(dict(legacy), str(path))
+    except CertificateSettingsError as exc:
+        raise SettingsError(str(exc)) from None
+    values["certificates"] = legacy
+    vi = f"{path} đã lỗi thời: chuyển nội dung vào mục [certificates] của truongso.toml rồi xoá tệp này"
+    en = f"{path} is deprecated: move its settings into the [certificates] section of truongso.toml, then delete it"
+    if moved:
+        names = ", ".join(moved)
+        vi += f" ({names} nay là cài đặt chung của cả trường, đặt trong mục [school])"
+        en += f" ({names}: now a setting of the whole school, in [school])"
+    warn(vi, en)
+
+
+def warn(vi: str, en: str) -> None:
+    warnings.warn(f"{vi} / {en}", SettingsWarning, stacklevel=3)

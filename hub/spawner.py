@@ -111,6 +111,7 @@ class WorkspaceSpawner(DockerSpawner):
         0, help="Bytes of a new learner's home disk (hub.storage); 0: no limit for learners without a disk yet."
     ).tag(config=True)
     disk_dir = Unicode("", help="Where the learners' disk images live and are mounted.").tag(config=True)
+    timezone = Unicode(SCHOOL_TIMEZONE, help="TZ of the workspaces: the hub's `timezone` setting.").tag(config=True)
 
     @default("name_template")
     def _default_name_template(self) -> str:
@@ -302,7 +303,7 @@ class WorkspaceSpawner(DockerSpawner):
     def get_env(self) -> dict:
         env = super().get_env()
         env.pop("JUPYTER_IMAGE_SPEC", None)
-        env["TZ"] = SCHOOL_TIMEZONE
+        env["TZ"] = self.timezone
         # Belt and braces with the venv (which already has no user site): a learner's ~/.local packages
         # must not change the server (jupyterhub-singleuser, nbgrader's extensions, the exchange client).
         env["PYTHONNOUSERSITE"] = "1"
@@ -347,6 +348,7 @@ def docker_ready(image: str | None = None) -> tuple[bool, Text]:
 def apply_docker_spawner(settings: HubSettings, c: Config) -> None:
     c.JupyterHub.spawner_class = "hub.spawner.WorkspaceSpawner"
     c.WorkspaceSpawner.resource_prefix = settings.docker_prefix
+    c.WorkspaceSpawner.timezone = settings.timezone
     c.WorkspaceSpawner.image = settings.workspace_image
     c.WorkspaceSpawner.allowed_images = {"workspace": settings.workspace_image}
     c.WorkspaceSpawner.pull_policy = "never"  # no registry: images are built here (truongso images build)

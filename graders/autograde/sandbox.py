@@ -74,6 +74,11 @@ class SandboxLimits:
     result_bytes: int = 48 << 20
 
 
+def sandbox_name(name_prefix: str, batch: str, number: int) -> str:
+    """The container name of one sandbox of a batch."""
+    return f"{name_prefix}-{batch}-{number}"
+
+
 @dataclass
 class SandboxSpec:
     image: str
@@ -338,7 +343,7 @@ class SandboxPool:
             if self.remaining <= 0 or self.closed:
                 return
             self.remaining -= 1
-            name = f"{self.spec.name_prefix}-{self.batch}-{next(self.counter)}"
+            name = sandbox_name(self.spec.name_prefix, self.batch, next(self.counter))
         self.ops.submit(self._create, name)
 
     def _create(self, name: str) -> None:

@@ -1,8 +1,11 @@
 """Settings of certificate issuing and verification.
 
-Read from `<data_dir>/certificates.toml` (until they move into the hub's settings), on top of what the hub
-already knows (data directory, database URL, public address). Example::
+Read from the `[certificates]` section of the data directory's truongso.toml (the hub's settings hand them
+down, `HubSettings.certificates`; an old `<data_dir>/certificates.toml` is still read there, with a warning),
+on top of what the hub already knows (data directory, database URL, public address, the school's time zone
+and courses folder: FROM_HUB, which the section may not set). Example::
 
+    [certificates]
     school_name = "Trường Đào tạo, Bồi dưỡng số"
     governing_body = "Bộ Khoa học và Công nghệ"
     signer_title = "Hiệu trưởng"
@@ -20,9 +23,11 @@ from traitlets import Any as AnyTrait
 from traitlets import Integer, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
-from graders.timeutil import SCHOOL_TIMEZONE
+from graders.timeutil import SCHOOL_TIMEZONE, check_timezone
 
-SETTINGS_FILE = "certificates.toml"
+SETTINGS_FILE = "certificates.toml"  # the old place of the settings (hub.settings reads it, with a warning)
+# What the hub gives (its own settings); the [certificates] section cannot set them.
+FROM_HUB = ("data_dir", "db_url", "public_url", "gradebook_url", "timezone", "courses_root")
 FONT_DIRS = ("/usr/share/fonts/truetype/noto", "/usr/share/fonts/truetype/dejavu")
 # Serif first (official documents are set in serif); DejaVu also ships inside matplotlib, a dependency.
 FONT_CANDIDATES = {
@@ -83,9 +88,9 @@ class CertificateSettings(Configurable):
         "", help="Default number of the decision certificates are issued under, e.g. 'Số 706/QĐ-TBDCB'."
     ).tag(config=True)
     serial_prefix = Unicode("TS", help="Prefix of serial numbers: <prefix>-<year>-<6 digits>.").tag(config=True)
-    timezone = Unicode(SCHOOL_TIMEZONE, help="Time zone of the dates printed and of the serial's year.").tag(
-        config=True
-    )
+    timezone = Unicode(
+        SCHOOL_TIMEZONE, help="Time zone of the dates printed and of the serial's year (the hub's `timezone`)."
+    ).tag(config=True)
     output_dir = Unicode(
         help="Where the PDF and JSON of each certificate are written (default: <data_dir>/certificates)."
     ).tag(config=True)
@@ -96,9 +101,9 @@ class CertificateSettings(Configurable):
         "sqlite:///{data_dir}/courses/{course_id}/gradebook.db",
         help="nbgrader gradebook of a course; {data_dir} and {course_id} are filled in.",
     ).tag(config=True)
-    courses_root = Unicode(help="Folder of the course.yaml files (default: the repository's courses/).").tag(
-        config=True
-    )
+    courses_root = Unicode(
+        help="Folder of the course.yaml files (the hub's `courses_root`; default: the repository's courses/)."
+    ).tag(config=True)
     font_regular = Unicode(help="TrueType font for the PDF (must cover Vietnamese); default Noto/DejaVu Serif.").tag(
         config=True
     )
@@ -164,13 +169,10 @@ class CertificateSettings(Configurable):
 
     @validate("timezone")
     def _valid_timezone(self, proposal: dict) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
-            ZoneInfo(proposal["value"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise TraitError(f"unknown time zone {proposal['value']!r}") from None
-        return proposal["value"]
+            return check_timezone(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"timezone: {exc}") from None
 
     @validate("rate_limit_per_minute", "rate_limit_burst", "max_upload_bytes", "batch_size")
     def _positive(self, proposal: dict) -> int:
@@ -208,13 +210,12 @@ class CertificateSettings(Configurable):
 
     @classmethod
     def from_hub(cls, hub: Any, overrides: dict[str, Any] | None = None) -> CertificateSettings:
-        """Settings for a hub (`hub.settings.HubSettings`): its data directory's certificates.toml on top."""
-        from graders.settings_files import read_toml
-
-        path = hub.data_path / SETTINGS_FILE
-        values = read_toml(path, CertificateSettingsError)
+        """Settings for a hub (`hub.settings.HubSettings`): its `[certificates]` section on what the hub
+        gives (FROM_HUB)."""
+        values = dict(getattr(hub, "certificates", None) or {})
         values.update(data_dir=str(hub.data_path), db_url=hub.db_url, public_url=hub.public_url)
-        if getattr(hub, "gradebook_url", None):
-            values["gradebook_url"] = hub.gradebook_url
+        for name in ("gradebook_url", "timezone", "courses_root"):
+            if getattr(hub, name, None):
+                values[name] = getattr(hub, name)
         values.update(overrides or {})
-        return cls.create(values, str(path))
+        return cls.create(values, str(hub.data_path / "truongso.toml") + " [certificates]")

@@ -38,17 +38,15 @@ def run_add(args: argparse.Namespace) -> int:
         )
     if args.year is not None and not 2000 <= args.year <= 2100:
         raise UserError(f"năm {args.year} không hợp lệ", f"invalid year {args.year}")
+    settings = load_settings(existing_data_dir(args.data_dir))
     course_id = args.course
     if course_id is not None:
-        from graders.curriculum import default_courses_root, load_courses
-
-        known = {c.id for c in load_courses(default_courses_root())}
+        known = {c.id for c in settings.load_courses()}  # under the hub's courses_root
         if course_id not in known:
             raise UserError(
                 f"không có khoá học {course_id!r} (có: {', '.join(sorted(known))})",
                 f"no course {course_id!r} (known: {', '.join(sorted(known))})",
             )
-    settings = load_settings(existing_data_dir(args.data_dir))
     directory = open_directory(settings)
     with directory.session() as session:
         existing = session.get(SchoolClass, name)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 
 from graders.text import UserError
 from hub.directory.db import Directory, DirectoryError
-from hub.settings import HubSettings, SettingsError
+from hub.settings import HubSettings, SettingsError, SettingsWarning
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -20,10 +22,20 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def load_settings(data_dir: Path, overrides: dict | None = None) -> HubSettings:
-    try:
-        return HubSettings.load(data_dir.absolute(), overrides or {})
-    except SettingsError as exc:
-        raise UserError(f"cấu hình sai: {exc}", f"bad setting: {exc}") from None
+    """The data directory's settings (every verb reads them through here); their warnings (an old
+    certificates.toml…) printed as one line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SettingsWarning)
+        try:
+            settings = HubSettings.load(data_dir.absolute(), overrides or {})
+        except SettingsError as exc:
+            raise UserError(f"cấu hình sai: {exc}", f"bad setting: {exc}") from None
+    for warning in caught:
+        if issubclass(warning.category, SettingsWarning):
+            print(f"truongso: cảnh báo / warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return settings
 
 
 def open_directory(settings: HubSettings) -> Directory:

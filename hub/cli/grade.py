@@ -12,9 +12,12 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from graders.text import UserError
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 COURSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -48,25 +51,48 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers phải ≥ 1", "--workers must be at least 1")
     keep_off_sys_path(course_dir)
-    config = None
-    if args.course_dir is None:  # a course of the data directory: its identity comes from the hub's settings
-        from graders.coursedir import grading_config
-        from hub.cli.common import load_settings
+    from hub.cli.common import load_settings
 
-        settings = load_settings(args.data_dir)
-        config = grading_config(args.course, course_dir.absolute(), settings.gradebook_url_for(args.course))
+    settings = load_settings(args.data_dir)  # also with --course-dir: docker_prefix, courses_root, …
+    options = grading_options(settings, args.course, course_dir, own_course=args.course_dir is None)
     from graders.autograde import AutogradeError, grade_assignment
 
     bar = ProgressBar(sys.stderr)
     try:
         report = grade_assignment(course_dir, args.assignment, students=args.students, workers=args.workers,
-                                  image=args.image, force=args.force, progress=bar, config=config)  # fmt: skip
+                                  image=args.image, force=args.force, progress=bar, **options)  # fmt: skip
     except AutogradeError as exc:
         raise UserError(exc.text.vi, exc.text.en) from None
     finally:
         bar.close()
     print_summary(report, sys.stdout)
     return 1 if report.failed else 0
+
+
+def grading_options(settings: HubSettings, course_id: str, course_dir: Path, own_course: bool) -> dict[str, Any]:
+    """What the hub's settings say about a batch: its sandboxes' names (`docker_prefix`, as the portal's,
+    unless the course's nbgrader_config.py names them: `SandboxGrader.name_prefix`, operator-only), and the
+    nbgrader overrides: the course's identity and gradebook for a course of the data directory (`own_course`),
+    never taken from its folder, and where course.yaml's late policy is (`courses_root`)."""
+    from traitlets.config import Config
+
+    from graders.course_settings import CourseSettingsError, read_course_settings
+    from graders.coursedir import grading_config, sandbox_name_prefix
+
+    name_prefix: str | None = sandbox_name_prefix(settings.docker_prefix)
+    try:
+        course = read_course_settings(course_dir)
+    except CourseSettingsError:  # grading reports it, in its own words
+        course = Config()
+    if "SandboxGrader" in course and "name_prefix" in course["SandboxGrader"]:
+        name_prefix = None  # the course's own, as before
+
+    if own_course:
+        config = grading_config(course_id, course_dir.absolute(), settings.gradebook_url_for(course_id),
+                                settings.courses_path)  # fmt: skip
+    else:
+        config = Config({"CourseLatePenalty": {"courses_root": str(settings.courses_path)}})
+    return {"name_prefix": name_prefix, "config": config}
 
 
 def keep_off_sys_path(course_dir: Path) -> None:

@@ -36,14 +36,14 @@ def ensure_accounts(settings: HubSettings, directory: Directory, admin_password:
     demo accounts with new passwords."""
     with directory.session() as session:
         generated = accounts.ensure_admin(session, admin_password)
-        demo = accounts.ensure_demo(session, course_ids()) if settings.demo else []
+        demo = accounts.ensure_demo(session, course_ids(settings)) if settings.demo else []
     return generated, demo
 
 
-def course_ids() -> set[str]:
-    from graders.curriculum import CourseError, load_courses
+def course_ids(settings: HubSettings) -> set[str]:
+    from graders.curriculum import CourseError
 
     try:
-        return {c.id for c in load_courses()}
+        return {c.id for c in settings.load_courses()}
     except CourseError as exc:
         raise UserError(f"học liệu lỗi: {exc}", f"the curriculum is broken: {exc}") from None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +10,6 @@ from typing import Any
 
 from tornado import web
 from tornado.httpserver import HTTPServer
-from tornado.log import access_log
 
 from graders.certificates.config import CertificateSettings
 from graders.certificates.credential import ensure_signing_key, public_key_pem
@@ -20,6 +17,7 @@ from graders.certificates.documents import issuer_profile, status_list_credentia
 from graders.certificates.models import utcnow
 from graders.certificates.store import AlreadyRevoked, CertificateStore, NotFound, open_store
 from graders.text import Text, UserError
+from hub.services.base import ServiceEnvironment, run_service, service_application
 from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.certificates import handlers as h
 from hub.services.certificates.ratelimit import RateLimiter
@@ -148,59 +146,29 @@ class CertificateService:
 def make_app(service: CertificateService) -> web.Application:
     from jupyterhub.services.auth import HubOAuthCallbackHandler
 
-    p = service.prefix
-    serial = r"([^/]{1,80})"
-    routes = [
-        (p, h.HomeHandler),
-        (p + "verify", h.LookupHandler),
-        (p + f"verify/{serial}(?:/([^/]{{1,80}}))?", h.VerifyHandler),  # serial, then its verification code
-        (p + r"issuer(/key\.pem)?", h.IssuerHandler),
-        (p + r"status/(\d{4})", h.StatusListHandler),
-        (p + "me", h.MineHandler),
-        (p + r"me/([A-Z]{1,6}-\d{4}-\d{6})\.(pdf|json)", h.DownloadHandler),
-        (p + "api/certificates", h.ApiListHandler),
-        (p + "admin", h.AdminHandler),
-        (p + "admin/issue", h.AdminIssueHandler),
-        (p + "admin/revoke", h.AdminRevokeHandler),
-        (p + "oauth_callback", HubOAuthCallbackHandler),
-    ]
-    return web.Application(
-        routes,
-        certificates=service,
-        template_path=str(HERE / "templates"),
+    return service_application(
+        service,
+        service.prefix,
+        h.default_handlers,
+        templates=HERE / "templates",
+        extra=[("oauth_callback", HubOAuthCallbackHandler)],
         static_path=str(HERE / "static"),
-        static_url_prefix=p + "static/",
-        cookie_secret=secrets.token_bytes(32),  # only for the OAuth state cookie of a login in progress
-        xsrf_cookies=True,
-        default_handler_class=h.NotFoundHandler,
-        log_function=log_request,
+        static_url_prefix=service.prefix + "static/",
     )
 
 
-def log_request(handler: web.RequestHandler) -> None:
-    """Tornado's access log line, through the handlers' `_request_summary` (which leaves codes out)."""
-    status = handler.get_status()
-    log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
-    log("%d %s %.2fms", status, handler._request_summary(), 1000.0 * handler.request.request_time())
+def build_server(env: ServiceEnvironment) -> HTTPServer:
+    from hub.directory.learners import roster_for
+    from hub.services import load_service_settings
+
+    settings = CertificateSettings.from_hub(load_service_settings())
+    settings.roster = roster_for(settings.db_url)  # the hub hands its learners down
+    return make_server(CertificateService(settings, env.prefix))
 
 
 def main() -> None:
     """Entry point of the hub-managed service (`python -m hub.services.certificates`)."""
-    from urllib.parse import urlparse
-
-    from tornado.ioloop import IOLoop
-
-    from hub.directory.learners import roster_for
-    from hub.settings import HubSettings
-
-    run_file = Path(os.environ["TRUONGSO_RUN_SETTINGS"])
-    hub = HubSettings.from_run_file(run_file.parent.parent)
-    settings = CertificateSettings.from_hub(hub)
-    settings.roster = roster_for(settings.db_url)  # the hub hands its learners down
-    service = CertificateService(settings, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX))
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10103"))
-    make_server(service).listen(url.port or 80, url.hostname or "127.0.0.1")
-    IOLoop.current().start()
+    run_service("certificates", build_server)
 
 
 def make_server(service: CertificateService) -> HTTPServer:

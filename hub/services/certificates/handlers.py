@@ -25,13 +25,9 @@ from graders.certificates.credential import CredentialError, parse_json_upload, 
 from graders.certificates.store import parse_serial
 from graders.text import BilingualError
 from hub.blocking import run_blocking
+from hub.services.base import ServiceHandler
 from hub.services.certificates.ratelimit import client_key
-from hub.services.errors import BilingualErrors
 from hub.services.xsrf import SessionXsrfMixin
-
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 def local_stamp(value: datetime | None, tz: str) -> str:
@@ -71,50 +67,27 @@ def public_view(cert: Any, tz: str) -> dict[str, Any]:
 CODE_IN_URI = re.compile(r"(/verify/[^/?#]+/)[^?#]+|([?&]code=)[^&#]*")
 
 
-class BaseHandler(BilingualErrors):
-    @property
-    def svc(self):
-        return self.settings["certificates"]
-
+class BaseHandler(ServiceHandler):
     def _request_summary(self) -> str:
         # Tornado writes this into the access log and into warnings about errors. A verification code in a
         # log is a certificate's contents for whoever reads the log, so it is left out.
         uri = CODE_IN_URI.sub(lambda m: (m.group(1) or m.group(2)) + "…", self.request.uri or "")
         return f"{self.request.method} {uri} ({self.request.remote_ip})"
 
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Security-Policy", CSP)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("Cache-Control", "no-store")
-
-    def get_template_namespace(self) -> dict[str, Any]:
-        ns = super().get_template_namespace()
-        ns.update(
-            cfg=self.svc.settings,
-            prefix=self.svc.prefix,
-            user=None,
-            is_admin=False,
-            verify_path=self.verify_path,
-            format_code=format_code,
-        )
-        return ns
+    def template_namespace(self) -> dict[str, Any]:
+        return {
+            **super().template_namespace(),
+            "cfg": self.app.settings,
+            "prefix": self.app.prefix,
+            "user": None,
+            "is_admin": False,
+            "verify_path": self.verify_path,
+            "format_code": format_code,
+        }
 
     def verify_path(self, serial: str, code: str | None) -> str:
         """Link to a certificate's full page (its code included) for its holder and admins."""
-        return f"{self.svc.prefix}verify/{serial}/{code}" if code else f"{self.svc.prefix}verify/{serial}"
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None))[1]
-        # ours in both languages; tornado's own (XSRF, authentication) with its English reason
-        reason = str(exc.text) if isinstance(exc, BilingualError) else getattr(exc, "log_message", None) or self._reason
-        if self.request.path.endswith(".json") or "/api/" in self.request.path or self.wants_json():
-            self.finish({"status": status_code, "error": reason})
-            return
-        self.render("error.html", status=status_code, message=reason, retry=None)
-
-    def wants_json(self) -> bool:
-        return self.get_argument("format", "") == "json" or "application/json" in self.request.headers.get("Accept", "")
+        return f"{self.app.prefix}verify/{serial}/{code}" if code else f"{self.app.prefix}verify/{serial}"
 
 
 class PublicHandler(BaseHandler):
@@ -124,16 +97,16 @@ class PublicHandler(BaseHandler):
         key = client_key(
             self.request.remote_ip or "",
             self.request.headers.get("X-Forwarded-For"),
-            self.svc.settings.trusted_proxy_hops,
+            self.app.settings.trusted_proxy_hops,
         )
-        allowed, wait = self.svc.limiter.allow(key)
+        allowed, wait = self.app.limiter.allow(key)
         if not allowed:
             self.set_status(429)
             self.set_header("Retry-After", str(max(1, round(wait + 0.5))))
             if self.wants_json():
                 self.finish({"status": 429, "error": "too many requests", "retryAfter": round(wait, 1)})
             else:
-                self.render("error.html", status=429, message=None, retry=max(1, round(wait + 0.5)))
+                self.render("error.html", status=429, vi="", en="", retry=max(1, round(wait + 0.5)))
 
     def check_xsrf_cookie(self) -> None:
         # The public check changes nothing and knows no one: no session to forge a request for.
@@ -164,7 +137,7 @@ class LookupHandler(PublicHandler):
             self.request.connection.set_max_body_size(DISCARD_LIMIT)
 
     def _too_large(self, result: dict[str, Any]) -> dict[str, Any]:
-        kb = self.svc.settings.max_upload_bytes // 1024
+        kb = self.app.settings.max_upload_bytes // 1024
         return {**result, "vi": f"tệp quá lớn (tối đa {kb} KB)", "en": f"file too large (at most {kb} KB)"}
 
     def data_received(self, chunk: bytes) -> None:
@@ -176,7 +149,7 @@ class LookupHandler(PublicHandler):
 
     @property
     def _keep_limit(self) -> int:
-        return self.svc.settings.max_upload_bytes * 2 + 16 * 1024  # room for the multipart envelope
+        return self.app.settings.max_upload_bytes * 2 + 16 * 1024  # room for the multipart envelope
 
     def get(self) -> None:
         query = self.get_argument("q", "")[:300]
@@ -187,15 +160,15 @@ class LookupHandler(PublicHandler):
             return
         raw_code = self.get_argument("code", "")[:40].strip() or code_in_query
         if not raw_code:
-            self.redirect(f"{self.svc.prefix}verify/{serial}")
+            self.redirect(f"{self.app.prefix}verify/{serial}")
             return
         # A code that cannot be one still goes to the page that says it does not match (never echoed raw).
         code = normalize_code(raw_code) or (re.sub(r"[^0-9A-Za-z]", "", raw_code)[:20] or "0")
-        self.redirect(f"{self.svc.prefix}verify/{serial}/{code}")
+        self.redirect(f"{self.app.prefix}verify/{serial}/{code}")
 
     async def post(self) -> None:
         result: dict[str, Any] = {"ok": False}
-        limit = self.svc.settings.max_upload_bytes
+        limit = self.app.settings.max_upload_bytes
         self.request.body = b"" if self._size > self._keep_limit else b"".join(self._chunks)
         body = self._credential_bytes()
         if self._size > self._keep_limit or len(body) > limit:
@@ -203,13 +176,13 @@ class LookupHandler(PublicHandler):
             self._answer(self._too_large(result))
             return
         try:
-            document = parse_json_upload(body, self.svc.settings.max_upload_bytes)
+            document = parse_json_upload(body, self.app.settings.max_upload_bytes)
         except CredentialError as exc:
             self.set_status(400)
             result.update(vi=exc.vi, en=exc.en)
             self._answer(result)
             return
-        check = verify(document, self.svc.public_key)
+        check = verify(document, self.app.public_key)
         result.update(ok=check.ok, vi=check.vi, en=check.en)
         if not check.ok:
             self.set_status(422)
@@ -217,8 +190,8 @@ class LookupHandler(PublicHandler):
             return
         claimed = document.get("certificate", {}) if isinstance(document.get("certificate"), dict) else {}
         serial = parse_serial(str(claimed.get("serial", "")))
-        cert = await run_blocking(self.svc.store.get, serial) if serial else None
-        result["certificate"] = public_view(cert, self.svc.settings.timezone) if cert else None
+        cert = await run_blocking(self.app.store.get, serial) if serial else None
+        result["certificate"] = public_view(cert, self.app.settings.timezone) if cert else None
         result["registered"] = cert is not None
         self._answer(result)
 
@@ -255,7 +228,7 @@ class VerifyHandler(PublicHandler):
             self.set_status(400)
             self._show(None, raw[:60], "malformed")
             return
-        cert = await run_blocking(self.svc.store.get, serial)
+        cert = await run_blocking(self.app.store.get, serial)
         if cert is None:
             self.set_status(404)
             self._show(None, serial, "unknown")
@@ -268,7 +241,7 @@ class VerifyHandler(PublicHandler):
             self._show(cert, serial, "wrong-code")
 
     def _show(self, cert: Any, serial: str, state: str) -> None:
-        view = public_view(cert, self.svc.settings.timezone) if state == "shown" else None
+        view = public_view(cert, self.app.settings.timezone) if state == "shown" else None
         status = cert.status if cert is not None else "unknown"
         if self.wants_json():
             body: dict[str, Any] = {"serial": serial, "status": status, "certificate": view}
@@ -287,15 +260,15 @@ class IssuerHandler(PublicHandler):
         self.set_header("Cache-Control", "public, max-age=300")
         if pem:
             self.set_header("Content-Type", "application/x-pem-file")
-            self.finish(self.svc.public_pem)
+            self.finish(self.app.public_pem)
             return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(self.svc.issuer_profile, ensure_ascii=False, indent=2))
+        self.finish(json.dumps(self.app.issuer_profile, ensure_ascii=False, indent=2))
 
 
 class StatusListHandler(PublicHandler):
     async def get(self, year: str) -> None:
-        body = await run_blocking(self.svc.status_list, int(year))
+        body = await run_blocking(self.app.status_list, int(year))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "public, max-age=60")
         self.finish(body)
@@ -312,10 +285,8 @@ class AuthHandler(SessionXsrfMixin, HubOAuthenticated, BaseHandler):  # XSRF bou
     def is_admin(self) -> bool:
         return bool(self.current_user and self.current_user.get("admin"))
 
-    def get_template_namespace(self) -> dict[str, Any]:
-        ns = super().get_template_namespace()
-        ns.update(user=self.current_user, is_admin=self.is_admin)
-        return ns
+    def template_namespace(self) -> dict[str, Any]:
+        return {**super().template_namespace(), "user": self.current_user, "is_admin": self.is_admin}
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -325,14 +296,14 @@ class AuthHandler(SessionXsrfMixin, HubOAuthenticated, BaseHandler):  # XSRF bou
 class MineHandler(AuthHandler):
     @web.authenticated
     async def get(self) -> None:
-        certs = await run_blocking(self.svc.store.for_user, self.username)
-        self.render("mine.html", certs=certs, tz=self.svc.settings.timezone)
+        certs = await run_blocking(self.app.store.for_user, self.username)
+        self.render("mine.html", certs=certs, tz=self.app.settings.timezone)
 
 
 class DownloadHandler(AuthHandler):
     @web.authenticated
     async def get(self, serial: str, kind: str) -> None:
-        cert = await run_blocking(self.svc.store.get, serial)
+        cert = await run_blocking(self.app.store.get, serial)
         if cert is None:
             raise BilingualError("không có giấy chứng nhận này", "no such certificate", 404)
         if cert.username != self.username and not self.is_admin:
@@ -347,7 +318,7 @@ class DownloadHandler(AuthHandler):
         else:
             from graders.certificates.outputs import ensure_pdf
 
-            path = await run_blocking(ensure_pdf, self.svc.settings, cert)
+            path = await run_blocking(ensure_pdf, self.app.settings, cert)
             data, mime = path.read_bytes(), "application/pdf"
         self.set_header("Content-Type", mime)
         self.set_header("Content-Disposition", f'attachment; filename="{cert.serial}.{kind}"')
@@ -362,8 +333,8 @@ class ApiListHandler(AuthHandler):
         who = self.get_argument("user", self.username)
         if who != self.username:
             self.require_admin()
-        certs = await run_blocking(self.svc.store.for_user, who)
-        tz, settings = self.svc.settings.timezone, self.svc.settings
+        certs = await run_blocking(self.app.store.for_user, who)
+        tz, settings = self.app.settings.timezone, self.app.settings
         # the holder (or an admin) gets the full address to share, code included
         listing = [
             {**public_view(c, tz), "verifyUrl": settings.verify_url(c.serial, c.verification_code)} for c in certs
@@ -375,7 +346,7 @@ class AdminHandler(AuthHandler):
     @web.authenticated
     async def get(self) -> None:
         self.require_admin()
-        classes, recent = await run_blocking(self.svc.admin_overview)
+        classes, recent = await run_blocking(self.app.admin_overview)
         self.render("admin.html", classes=classes, recent=recent, result=None, error=None)
 
 
@@ -386,8 +357,8 @@ class AdminIssueHandler(AuthHandler):
         class_name = self.get_body_argument("class_name", "")[:64]
         decision = self.get_body_argument("decision", "")[:200]
         dry_run = self.get_body_argument("dry_run", "") == "1"
-        outcome = await run_blocking(self.svc.issue_for_class, class_name, decision, self.username, dry_run)
-        classes, recent = await run_blocking(self.svc.admin_overview)
+        outcome = await run_blocking(self.app.issue_for_class, class_name, decision, self.username, dry_run)
+        classes, recent = await run_blocking(self.app.admin_overview)
         if outcome.error:
             self.set_status(400)
         self.render("admin.html", classes=classes, recent=recent, result=outcome, error=outcome.error)
@@ -399,13 +370,25 @@ class AdminRevokeHandler(AuthHandler):
         self.require_admin()
         serial = parse_serial(self.get_body_argument("serial", "")[:100]) or ""
         reason = " ".join(self.get_body_argument("reason", "").split())[:500]
-        error = await run_blocking(self.svc.revoke, serial, reason, self.username)
-        classes, recent = await run_blocking(self.svc.admin_overview)
+        error = await run_blocking(self.app.revoke, serial, reason, self.username)
+        classes, recent = await run_blocking(self.app.admin_overview)
         if error:
             self.set_status(400)
         self.render("admin.html", classes=classes, recent=recent, result=None, error=error)
 
 
-class NotFoundHandler(BaseHandler):
-    def prepare(self) -> None:
-        raise BilingualError("không có trang này", "no such page", 404)
+SERIAL = r"([^/]{1,80})"
+# Paths under the service's prefix (hub/services/base.py); JupyterHub's OAuth callback is added by app.py.
+default_handlers = [
+    ("", HomeHandler),
+    ("verify", LookupHandler),
+    (rf"verify/{SERIAL}(?:/([^/]{{1,80}}))?", VerifyHandler),  # serial, then its verification code
+    (r"issuer(/key\.pem)?", IssuerHandler),
+    (r"status/(\d{4})", StatusListHandler),
+    ("me", MineHandler),
+    (r"me/([A-Z]{1,6}-\d{4}-\d{6})\.(pdf|json)", DownloadHandler),
+    ("api/certificates", ApiListHandler),
+    ("admin", AdminHandler),
+    ("admin/issue", AdminIssueHandler),
+    ("admin/revoke", AdminRevokeHandler),
+]

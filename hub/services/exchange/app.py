@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubAuth
-from tornado import ioloop, web
+from tornado import web
 from tornado.httpserver import HTTPServer
 
 from graders.exchange.archive import Limits
 from hub.directory.db import Directory, upgrade_schema
 from hub.directory.models import Person
 from hub.services import load_service_settings
+from hub.services.base import run_service, service_application
 from hub.services.exchange import handlers as h
 from hub.services.exchange.access import AccessResolver
 from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
@@ -82,33 +81,19 @@ class ExchangeApp:
             return dict(rows)
 
     def web_app(self, prefix: str) -> web.Application:
-        api = prefix.rstrip("/") + "/api"
-        part = r"([^/]+)"
-        routes = [
-            (rf"{api}/whoami", h.WhoAmIHandler),
-            (rf"{api}/courses/{part}/assignments", h.AssignmentsHandler),
-            (rf"{api}/courses/{part}/assignments/{part}", h.AssignmentHandler),
-            (rf"{api}/courses/{part}/assignments/{part}/archive", h.ReleaseArchiveHandler),
-            (rf"{api}/courses/{part}/assignments/{part}/submissions", h.SubmissionsHandler),
-            (rf"{api}/courses/{part}/submissions", h.SubmissionsHandler),
-            (rf"{api}/courses/{part}/assignments/{part}/deadlines/{part}", h.DeadlineHandler),
-            (rf"{api}/submissions/([0-9a-f]{{1,32}})/archive", h.SubmissionArchiveHandler),
-            (rf"{api}/submissions/([0-9a-f]{{1,32}})/feedback", h.FeedbackHandler),
-        ]
-        return web.Application([(pattern, handler, {"app": self}) for pattern, handler in routes])
+        return service_application(self, prefix, h.default_handlers)
+
+
+def make_server(app: ExchangeApp, prefix: str) -> HTTPServer:
+    """Every handler streams its body and raises this limit only after authenticating the caller, and only on
+    the upload routes (handlers.ApiHandler.prepare); anything else never gets to send more than this."""
+    return HTTPServer(
+        app.web_app(prefix), max_body_size=UNAUTHENTICATED_BODY, body_timeout=BODY_TIMEOUT_SECONDS, xheaders=True
+    )
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s exchange] %(message)s")
-    settings = load_service_settings()
-    app = ExchangeApp(settings, os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/exchange/")
-    # Every handler streams its body and raises this limit only after authenticating the caller, and only on
-    # the upload routes (handlers.ApiHandler.prepare); anything else never gets to send more than this.
-    server = HTTPServer(
-        app.web_app(prefix), max_body_size=UNAUTHENTICATED_BODY, body_timeout=BODY_TIMEOUT_SECONDS, xheaders=True
+    run_service(
+        "exchange",
+        lambda env: make_server(ExchangeApp(load_service_settings(), env.api_url, env.api_token), env.prefix),
     )
-    server.listen(url.port, url.hostname)
-    log.info("exchange listening on %s%s", url.geturl(), prefix)
-    ioloop.IOLoop.current().start()

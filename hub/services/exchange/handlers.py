@@ -24,7 +24,7 @@ from tornado import web
 from graders.exchange.archive import Limits, inspect_archive, read_members
 from graders.text import BilingualError
 from hub.blocking import run_blocking
-from hub.services.errors import BilingualErrors, error_text
+from hub.services.base import ServiceHandler
 from hub.services.exchange.access import Caller
 from hub.services.exchange.models import DEFAULT_CLASS, Submission
 from hub.services.exchange.store import RateLimited, Refused
@@ -40,14 +40,14 @@ def _error(status: int, vi: str, en: str) -> BilingualError:
 
 
 @web.stream_request_body
-class ApiHandler(HubAuthenticated, BilingualErrors):
+class ApiHandler(HubAuthenticated, ServiceHandler):
     """Token-only (no cookies, so no XSRF surface), JSON errors in both languages."""
 
+    api = True
     upload_methods: tuple[str, ...] = ()  # methods of this route whose body is an archive
 
-    def initialize(self, app: Any) -> None:
-        self.app = app
-        self.hub_auth = app.hub_auth
+    def initialize(self) -> None:
+        self.hub_auth = self.app.hub_auth
         self.body_size = 0
         self.body_too_large = False
         self._small_body: list[bytes] = []
@@ -65,7 +65,7 @@ class ApiHandler(HubAuthenticated, BilingualErrors):
                 model = self.check_hub_user(model)
             except UserNotAllowed:
                 model = None
-        self._hub_auth_user_cache = model
+        self.current_user = model  # tornado's own slot: HubAuthenticated's blocking lookup is never called
         if not model:
             raise _error(403, "cần đăng nhập qua hub (token không hợp lệ)", "a valid hub token is required")
         self.caller: Caller = await self.app.access.resolve(model)
@@ -109,24 +109,18 @@ class ApiHandler(HubAuthenticated, BilingualErrors):
         super().on_connection_close()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        # The store and the archive checks refuse with BilingualErrors, which carry their HTTP status.
         exc = kwargs.get("exc_info", (None, None))[1]
-        text = error_text(status_code, kwargs, self._reason)
-        body: dict[str, Any] = {"status": status_code, "vi": text.vi, "en": text.en, "message": str(text)}
         if isinstance(exc, RateLimited):  # here, not before send_error: it clears the headers
             self.set_header("Retry-After", str(exc.retry_after))
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body, ensure_ascii=False))
+        super().write_error(status_code, **kwargs)
 
     def send_json(self, value: Any) -> None:
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(value, ensure_ascii=False, default=str))
 
     def send_archive(self, data: bytes, name: str) -> None:
         self.set_header("Content-Type", "application/gzip")
         self.set_header("Content-Disposition", f'attachment; filename="{name}.tar.gz"')
-        self.set_header("Cache-Control", "no-store")
         self.finish(data)
 
     # -- rules ------------------------------------------------------------------------------------
@@ -423,3 +417,18 @@ def _feedback_files(upload: Any, limits: Limits) -> dict[str, bytes]:
             )
         files[name] = content
     return files
+
+
+PART = r"([^/]+)"
+# Paths under the service's prefix (hub/services/base.py).
+default_handlers = [
+    ("api/whoami", WhoAmIHandler),
+    (f"api/courses/{PART}/assignments", AssignmentsHandler),
+    (f"api/courses/{PART}/assignments/{PART}", AssignmentHandler),
+    (f"api/courses/{PART}/assignments/{PART}/archive", ReleaseArchiveHandler),
+    (f"api/courses/{PART}/assignments/{PART}/submissions", SubmissionsHandler),
+    (f"api/courses/{PART}/submissions", SubmissionsHandler),
+    (f"api/courses/{PART}/assignments/{PART}/deadlines/{PART}", DeadlineHandler),
+    (r"api/submissions/([0-9a-f]{1,32})/archive", SubmissionArchiveHandler),
+    (r"api/submissions/([0-9a-f]{1,32})/feedback", FeedbackHandler),
+]

@@ -27,14 +27,12 @@ SERVICE_USER = "truongso"  # system user of the formgraders when the hub runs as
 SERVICE_HOME = Path("/var/lib/truongso")
 
 
-def _courses() -> list[Any]:
-    from graders.curriculum import load_courses
-
-    return load_courses()
+def _courses(settings: HubSettings) -> list[Any]:
+    return settings.load_courses()  # under the hub's courses_root
 
 
 def port_names(settings: HubSettings) -> list[str]:
-    return [f"formgrader-{course.id}" for course in _courses()]
+    return [f"formgrader-{course.id}" for course in _courses(settings)]
 
 
 def config_dir(data_path: Path, course_id: str) -> Path:
@@ -108,7 +106,7 @@ def runs_as_service_user(data_path: Path | None = None) -> bool:
 
 
 def hub_service(settings: HubSettings, secrets: Any) -> ServiceSpec:
-    courses = [c.id for c in _courses()]
+    courses = [c.id for c in _courses(settings)]
     return ServiceSpec(
         services=[formgrader_service(settings, course_id) for course_id in courses],
         roles=[
@@ -127,14 +125,14 @@ def ensure_course_dirs(settings: HubSettings, warn: bool = True) -> list[Path]:
     from graders.coursedir import course_dir, ensure_course_dir, nbgrader_settings, render_config, write_if_changed
 
     roots = []
-    for c in _courses():
+    for c in _courses(settings):
         root = course_dir(settings.data_path, c.id)
-        roots.append(ensure_course_dir(root, c, settings.gradebook_url_for(c.id)))
+        roots.append(ensure_course_dir(root, c, settings.gradebook_url_for(c.id), settings.courses_path))
         own = config_dir(settings.data_path, c.id)
         own.mkdir(parents=True, exist_ok=True)
         for folder in (own, own.parent):
             folder.chmod(0o755)  # the formgraders' user reads it; only we write it
-        text = render_config(nbgrader_settings(c.id, root, settings.gradebook_url_for(c.id)))
+        text = render_config(nbgrader_settings(c.id, root, settings.gradebook_url_for(c.id), settings.courses_path))
         write_if_changed(own / "nbgrader_config.py", text)
         if (root / "nbgrader_config_local.py").exists() and warn:
             print(

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
-from tornado import ioloop, web
+from tornado import web
 from tornado.httpserver import HTTPServer
 
-from graders.coursedir import course_dir
+from graders.coursedir import course_dir, sandbox_name_prefix
 from hub.directory.db import Directory, upgrade_schema
 from hub.services import load_service_settings
+from hub.services.base import ServiceEnvironment, run_service, service_application
 from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.exchange.access import AccessResolver
 from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore
@@ -42,35 +38,22 @@ class PortalApp:
         # the singleton: HubOAuthCallbackHandler uses HubOAuth.instance(), and the PKCE state lives in it
         self.hub_auth = HubOAuth.instance(api_url=api_url, api_token=api_token, cache_max_age=60)
         self.access = AccessResolver(api_url, api_token, self.directory, set(self.courses))
-        self.jobs = GradingJobs(_grade_assignment)
+        self.jobs = GradingJobs(_grade_assignment, courses_root=settings.courses_path)
         # Sandboxes are named after the hub's Docker prefix, so a test's leftovers are its own to remove.
-        from graders.autograde.sandbox import sandbox_name_prefix  # nbgrader's import: only when the portal starts
-
         self.grading_options: dict[str, Any] = {"name_prefix": sandbox_name_prefix(settings.docker_prefix)}
-        self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-        self.templates.globals["when"] = lambda moment: h.views.when(moment, settings.timezone)
 
     def course_dir(self, course_id: str) -> Path:
         return course_dir(self.settings.data_path, course_id)
 
     def web_app(self) -> web.Application:
-        p = self.prefix
-        part = r"([^/]+)"
-        routes = [
-            (p, h.HomeHandler),
-            (rf"{p}courses/{part}", h.CourseHandler),
-            (rf"{p}courses/{part}/assignments/{part}/deadline", h.DeadlineHandler),
-            (rf"{p}courses/{part}/assignments/{part}/grade", h.GradeHandler),
-            (rf"{p}courses/{part}/assignments/{part}/report", h.ReportHandler),
-            (rf"{p}jobs/([0-9a-f]+)", h.JobHandler),
-        ]
-        handlers: list[Any] = [(pattern, handler, {"app": self}) for pattern, handler in routes]
-        handlers.append((rf"{p}oauth_callback", HubOAuthCallbackHandler))
-        return web.Application(
-            handlers,
+        return service_application(
+            self,
+            self.prefix,
+            h.default_handlers,
+            templates=TEMPLATES,
+            extra=[("oauth_callback", HubOAuthCallbackHandler)],
+            template_globals={"when": lambda moment: h.views.when(moment, self.settings.timezone)},
             hub_auth=self.hub_auth,
-            cookie_secret=secrets.token_bytes(32),  # only signs the OAuth state cookie of a login in progress
-            xsrf_cookies=True,
             login_url=self.hub_auth.login_url,
         )
 
@@ -96,11 +79,7 @@ def _grade_assignment(*args: Any, **kwargs: Any) -> Any:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s portal] %(message)s")
-    settings = load_service_settings()
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/portal/")
-    app = PortalApp(settings, os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"], prefix)
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    make_server(app.web_app()).listen(url.port, url.hostname)
-    logging.getLogger("truongso.portal").info("portal listening on %s%s", url.geturl(), prefix)
-    ioloop.IOLoop.current().start()
+    def build(env: ServiceEnvironment) -> HTTPServer:
+        return make_server(PortalApp(load_service_settings(), env.api_url, env.api_token, env.prefix).web_app())
+
+    run_service("portal", build)

@@ -10,43 +10,30 @@ from tornado import web
 from graders.text import BilingualError
 from graders.timeutil import school_wall_time
 from hub.blocking import run_blocking
-from hub.services.errors import BilingualErrors, error_text
+from hub.services.base import ServiceHandler
 from hub.services.exchange.access import Caller
 from hub.services.portal import views
 from hub.services.xsrf import SessionXsrfMixin
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
+class PortalHandler(SessionXsrfMixin, HubOAuthenticated, ServiceHandler):  # XSRF bound to the hub session
+    csp = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"  # base.html's own style
+    referrer_policy = "same-origin"
 
-class PortalHandler(SessionXsrfMixin, HubOAuthenticated, BilingualErrors):  # XSRF bound to the hub session
-    def initialize(self, app: Any) -> None:
-        self.app = app
-        self.hub_auth = app.hub_auth
-
-    def set_default_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
-            self.set_header(name, value)
+    def initialize(self) -> None:
+        self.hub_auth = self.app.hub_auth
 
     async def caller(self) -> Caller:
         return await self.app.access.resolve(self.current_user)
 
-    def render(self, template: str, **values: Any) -> None:
-        page = self.app.templates.get_template(template).render(
-            base=self.app.prefix, hub=self.app.hub_prefix, services=self.app.services_prefix, user=self.current_user,
-            xsrf=self.xsrf_form_html(),
-            **values,
-        )  # fmt: skip
-        self.finish(page)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        text = error_text(status_code, kwargs, self._reason)
-        self.finish(self.app.templates.get_template("error.html").render(
-            base=self.app.prefix, hub=self.app.hub_prefix, services=self.app.services_prefix, user=None,
-            status=status_code, vi=text.vi, en=text.en))  # fmt: skip
+    def template_namespace(self) -> dict[str, Any]:
+        return {
+            **super().template_namespace(),
+            "base": self.app.prefix,
+            "hub": self.app.hub_prefix,
+            "services": self.app.services_prefix,
+            "user": self.current_user,
+        }
 
     def course_taught(self, caller: Caller, course_id: str) -> Any:
         if course_id not in self.app.courses:
@@ -97,7 +84,7 @@ class DeadlineHandler(PortalHandler):
             raise BilingualError("Bạn không dạy lớp này", "you do not teach this class", 403)
         try:
             # the form says "giờ Việt Nam": the typed wall time is the school's; converted to a moment here, once
-            due = school_wall_time(self.get_body_argument("due", ""))
+            due = school_wall_time(self.get_body_argument("due", ""), self.app.settings.timezone)
         except ValueError:
             raise BilingualError(
                 "Hạn nộp không hợp lệ (ngày giờ Việt Nam)", "invalid deadline (a Vietnam date and time)", 400
@@ -137,3 +124,15 @@ class JobHandler(PortalHandler):
             self.finish({k: v for k, v in vars(job).items()})
             return
         self.render("job.html", job=job, course=self.app.courses[job.course_id])
+
+
+PART = r"([^/]+)"
+# Paths under the service's prefix (hub/services/base.py); JupyterHub's OAuth callback is added by app.py.
+default_handlers = [
+    ("", HomeHandler),
+    (f"courses/{PART}", CourseHandler),
+    (f"courses/{PART}/assignments/{PART}/deadline", DeadlineHandler),
+    (f"courses/{PART}/assignments/{PART}/grade", GradeHandler),
+    (f"courses/{PART}/assignments/{PART}/report", ReportHandler),
+    (r"jobs/([0-9a-f]+)", JobHandler),
+]

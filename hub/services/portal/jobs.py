@@ -35,9 +35,12 @@ class Job:
 
 
 class GradingJobs:
-    def __init__(self, grade: Any, db_url_for: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, grade: Any, db_url_for: Callable[[str], str] | None = None, courses_root: Path | None = None
+    ) -> None:
         self._grade = grade  # graders.autograde.grade_assignment, or a stand-in in tests
         self._db_url_for = db_url_for  # course id -> gradebook URL (HubSettings.gradebook_url_for)
+        self._courses_root = courses_root  # the hub's courses_root: where course.yaml's late policy is
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
@@ -74,7 +77,8 @@ class GradingJobs:
             if db_url is not None:
                 from graders.coursedir import grading_config
 
-                options.setdefault("config", grading_config(job.course_id, Path(course_dir).absolute(), db_url))
+                config = grading_config(job.course_id, Path(course_dir).absolute(), db_url, self._courses_root)
+                options.setdefault("config", config)
             report = self._grade(course_dir, job.assignment_id, progress=progress, **options)
             job.graded, job.flagged, job.failed = report.graded, report.flagged, report.failed
             job.state = "done"

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("truongso.portal")
 
 
-def when(moment: datetime | None) -> str:
-    """Dates as Vietnamese readers write them, in the school's time zone, labelled: "20/12/2026 17:00 (UTC+7)"."""
-    from graders.timeutil import show
+def when(moment: datetime | None, zone: str | None = None) -> str:
+    """Dates as Vietnamese readers write them, in the school's time zone (`zone`, the hub's `timezone` setting),
+    labelled: "20/12/2026 17:00 (UTC+7)"."""
+    from graders.timeutil import SCHOOL_TIMEZONE, show
 
-    return show(moment)
+    return show(moment, zone or SCHOOL_TIMEZONE)
 
 
 @dataclass
@@ -67,13 +68,13 @@ def learner_view(app: Any, caller: Caller, course_id: str) -> list[LearnerRow]:
         if assignment.id not in released:
             continue
         due = app.store.due_for(course_id, assignment.id, class_name)
-        row = LearnerRow(assignment.id, assignment.title, when(due))
+        row = LearnerRow(assignment.id, assignment.title, when(due, app.settings.timezone))
         attempts = [(s, fb) for s, fb in submissions if s.assignment_id == assignment.id]
         if attempts:
             last, feedback = attempts[-1]
             row.attempts, row.last, row.late, row.feedback = (
                 len(attempts),
-                when(last.submitted_at),  # the server's clock, shown in the school's zone
+                when(last.submitted_at, app.settings.timezone),  # the server's clock, in the school's zone
                 last.seconds_late > 0,
                 bool(feedback),
             )
@@ -114,7 +115,8 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
     for p in progress:
         for assignment_id in released:
             deadlines = app.store.deadlines(course_id, assignment_id)
-            p.deadlines[assignment_id] = when(deadlines.get(p.name) or deadlines.get(DEFAULT_CLASS))
+            due = deadlines.get(p.name) or deadlines.get(DEFAULT_CLASS)
+            p.deadlines[assignment_id] = when(due, app.settings.timezone)
             for username, _ in p.learners:
                 submission = latest.get((username, assignment_id))
                 score = scores.get((username, assignment_id))
