@@ -12,8 +12,8 @@ from pathlib import Path
 from graders.coursedir import course_dir
 from graders.exchange.archive import inspect_archive, pack_directory
 from graders.text import UserError
+from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore
 from hub.directory.db import Directory, upgrade_schema
-from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore
 from hub.settings import HubSettings
 
 DEMO_DEADLINE = timedelta(days=14)

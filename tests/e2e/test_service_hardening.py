@@ -105,8 +105,8 @@ def learner_tokens(hub: Hub) -> dict[str, str]:
 
 
 def deadline(hub: Hub):
+    from hub.coursework.models import Deadline
     from hub.directory.db import Directory
-    from hub.services.exchange.models import Deadline
 
     directory = Directory(f"sqlite:///{hub.data_dir / 'truongso.sqlite'}")
     try:

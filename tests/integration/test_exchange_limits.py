@@ -24,8 +24,8 @@ from test_exchange import ASSIGNMENT, COURSE, NOTEBOOK, REPO, TYPICAL, api, exch
 
 from graders.coursedir import ensure_course_dir
 from graders.curriculum import load_course
+from hub.coursework.store import ExchangeStore, SubmitPolicy
 from hub.directory.db import Directory
-from hub.services.exchange.store import ExchangeStore, SubmitPolicy
 from hub.settings import HubSettings
 
 MiB = 1024 * 1024

@@ -33,9 +33,9 @@ def build_portal(
 ) -> PortalData:
     """A class of `course` with the learners of `submitted` (username -> assignment ids they submitted, each
     with feedback released) and `others` (enrolled, nothing submitted); every assignment released."""
+    from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
     from hub.directory.db import Directory, upgrade_schema
     from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
-    from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
     from hub.settings import HubSettings
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,12 +64,12 @@ def build_portal(
 
 
 def instructor(name: str = "gv") -> Any:
-    from hub.services.exchange.access import Caller
+    from hub.coursework.access import Caller
 
     return Caller(name=name, kind="user", admin=True)
 
 
 def learner(name: str, course_id: str, class_name: str = CLASS) -> Any:
-    from hub.services.exchange.access import Caller
+    from hub.coursework.access import Caller
 
     return Caller(name=name, kind="user", learner_classes={course_id: class_name})

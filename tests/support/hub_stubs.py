@@ -5,7 +5,7 @@ and nothing else of the services is replaced.
 - `StubHubAuth` / `StubHubOAuth`: jupyterhub's own HubAuth / HubOAuth with only the HTTP call to the hub
   (`_check_hub_authorization`) answered by the `FakeHub`. How a token is found (Authorization header, the
   OAuth cookie), the access-scope check, XSRF and login redirects are all still JupyterHub's code.
-- `StubAccessResolver`: hub.services.exchange.access.AccessResolver with only its hub lookup of a user's
+- `StubAccessResolver`: hub.coursework.access.AccessResolver with only its hub lookup of a user's
   groups and roles answered by the `FakeHub`; the class/course rules are the real ones.
 - `serve`: a tornado HTTP server built by the caller (as the service's app.py builds it) on a free loopback
   port, in a thread of this process, so that real HTTP clients (requests, raw sockets) can talk to it.
@@ -25,7 +25,7 @@ from typing import Any
 
 from jupyterhub.services.auth import HubAuth, HubOAuth
 
-from hub.services.exchange.access import AccessResolver
+from hub.coursework.access import AccessResolver
 
 API_URL = "http://127.0.0.1:9/hub/api"  # never contacted: every call to the hub is answered by FakeHub
 

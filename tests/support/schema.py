@@ -10,8 +10,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import graders.certificates.models  # noqa: F401  (every model in Base.metadata)
-import hub.directory.models
-import hub.services.exchange.models  # noqa: F401
 from graders.db import Base
 
 # Made by the code of 5b394db (tests/unit/old_databases/make_before_utc.py): three version tables, old rows.

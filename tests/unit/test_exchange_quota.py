@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from support.hostile_archives import NOTEBOOK, gzip_stream, member
 
+from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore, RateLimited, Refused, SubmitPolicy
 from hub.directory.db import Directory, upgrade_schema
-from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, RateLimited, Refused, SubmitPolicy
 from hub.settings import HubSettings, SettingsError
 
 COURSE, ASSIGNMENT, OTHER = "phan-tich-du-lieu", "01-python-co-ban", "02-pandas"

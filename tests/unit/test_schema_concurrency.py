@@ -16,8 +16,8 @@ PROCESSES = 4
 def prepare_everything(url: str) -> None:
     """What each process does at start: the directory's, the exchange's and the registry's schemas."""
     from graders.certificates.store import CertificateStore
+    from hub.coursework.store import SCHEMA_BRANCH
     from hub.directory.db import Directory, upgrade_schema
-    from hub.services.exchange.store import SCHEMA_BRANCH
 
     directory = Directory(url)
     directory.ensure_schema()

@@ -12,8 +12,8 @@ from tornado.web import Application, HTTPError
 from graders.certificates.credential import CredentialError
 from graders.exchange.archive import ArchiveError, ArchiveTooLarge
 from graders.text import BilingualError
+from hub.coursework.store import RateLimited, Refused
 from hub.services.errors import BilingualErrors, error_text
-from hub.services.exchange.store import RateLimited, Refused
 
 RAISED = {
     "plain": BilingualError("không có", "not here", 404),

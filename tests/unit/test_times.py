@@ -26,10 +26,10 @@ from graders.curriculum import default_courses_root, load_course
 from graders.db import MIGRATIONS, Base
 from graders.late_penalty import CourseLatePenalty
 from graders.timeutil import NaiveDatetimeError, UTCDateTime, naive_utc, school_wall_time, show
+from hub.coursework.models import Deadline, Submission
+from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 from hub.directory.db import Directory, schema_transaction, upgrade_schema
 from hub.directory.models import Person
-from hub.services.exchange.models import Deadline, Submission
-from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 
 C, A = "phan-tich-du-lieu", "01-python-co-ban"
 TEN_UTC = datetime(2026, 12, 20, 10, 0, tzinfo=UTC)  # 17:00 in Vietnam

@@ -15,13 +15,13 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 from graders.exchange.archive import Limits
+from hub.coursework.access import AccessResolver
+from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 from hub.directory.db import Directory, upgrade_schema
 from hub.directory.models import Person
 from hub.services import load_service_settings
 from hub.services.base import run_service, service_application
 from hub.services.exchange import handlers as h
-from hub.services.exchange.access import AccessResolver
-from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
 from hub.settings import HubSettings
 
 log = logging.getLogger("truongso.exchange")

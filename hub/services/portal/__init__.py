@@ -1,7 +1,7 @@
 """The portal: "my courses" for learners and instructors — deadlines, progress, sandboxed grading.
 
 A hub service with OAuth login (HubOAuthenticated); who may see or do what comes from the hub, exactly
-as in the exchange (hub.services.exchange.access).
+as in the exchange (hub.coursework.access).
 """
 
 from __future__ import annotations

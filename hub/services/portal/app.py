@@ -10,12 +10,12 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 from graders.coursedir import course_dir, sandbox_name_prefix
+from hub.coursework.access import AccessResolver
+from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore
 from hub.directory.db import Directory, upgrade_schema
 from hub.services import load_service_settings
 from hub.services.base import ServiceEnvironment, run_service, service_application
 from hub.services.bodylimit import BodyLimit, Limit
-from hub.services.exchange.access import AccessResolver
-from hub.services.exchange.store import SCHEMA_BRANCH, ExchangeStore
 from hub.services.portal import handlers as h
 from hub.services.portal.jobs import GradingJobs
 from hub.settings import HubSettings

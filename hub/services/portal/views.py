@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hub.coursework.access import Caller
+from hub.coursework.models import DEFAULT_CLASS
 from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
-from hub.services.exchange.access import Caller
-from hub.services.exchange.models import DEFAULT_CLASS
 
 if TYPE_CHECKING:
     from graders.autograde.report import SubmissionResult

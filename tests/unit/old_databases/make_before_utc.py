@@ -30,7 +30,7 @@ from graders.certificates.models import AuditEntry
 from graders.certificates.store import CertificateStore
 from hub.directory.db import Directory, upgrade_schema
 from hub.directory.models import Person
-from hub.services.exchange.store import MIGRATIONS, ExchangeStore, SubmitPolicy
+from hub.coursework.store import MIGRATIONS, ExchangeStore, SubmitPolicy
 
 url, blobs = sys.argv[1], sys.argv[2]
 directory = Directory(url)

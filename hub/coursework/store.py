@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from graders.text import BilingualError
 from graders.timeutil import SCHOOL_TIMEZONE, show, to_utc, utcnow
+from hub.coursework.blobs import BlobStore
+from hub.coursework.models import DEFAULT_CLASS, Deadline, Feedback, Release, Submission
 from hub.directory.db import Directory
-from hub.services.exchange.blobs import BlobStore
-from hub.services.exchange.models import DEFAULT_CLASS, Deadline, Feedback, Release, Submission
 
 SCHEMA_BRANCH = "exchange"  # its tables' alembic branch (graders/migrations)
 # nbgrader parses this back (nbgrader.utils.parse_utc); it is also what learners see.
