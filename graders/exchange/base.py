@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from nbgrader.exchange.abc import Exchange as ABCExchange
 from traitlets import Bool, Float, Unicode, default
 
+from graders.exchange import protocol
 from graders.exchange.archive import ArchiveError, Limits
-
-STUDENT_HEADER = "X-Nbgrader-Student"
 
 
 class Exchange(ABCExchange):
@@ -62,10 +60,10 @@ class Exchange(ABCExchange):
         headers = {"Authorization": f"token {self.token}"}
         claimed = self.claimed_student()
         if claimed:
-            headers[STUDENT_HEADER] = claimed
+            headers[protocol.STUDENT_HEADER] = claimed
         if data is not None:
-            headers["Content-Type"] = "application/gzip"
-        url = self.url.rstrip("/") + "/api/" + path.lstrip("/")
+            headers["Content-Type"] = protocol.ARCHIVE_TYPE
+        url = self.url.rstrip("/") + "/" + path
         try:
             response = requests.request(method, url, data=data, json=json, params=params, headers=headers,
                                         timeout=self.request_timeout)  # fmt: skip
@@ -82,9 +80,9 @@ class Exchange(ABCExchange):
     def _message(response: requests.Response) -> str:
         try:
             body = response.json()
-            return f"{body['vi']} / {body['en']} (HTTP {response.status_code})"
-        except (ValueError, KeyError, TypeError):
-            return f"Kho bài tập trả lỗi / the exchange answered HTTP {response.status_code}"
+        except ValueError:
+            body = None
+        return protocol.error_message(body, response.status_code)
 
     def claimed_student(self) -> str:
         """Who the command line or environment says we are; only ever a claim for the service to check."""
@@ -95,10 +93,6 @@ class Exchange(ABCExchange):
 
     # -- helpers shared by the operations ------------------------------------------------------------
 
-    @staticmethod
-    def q(value: str) -> str:
-        return quote(value, safe="")
-
     def assignment_root(self, course_id: str, assignment_id: str) -> str:
         root = os.path.join(course_id, assignment_id) if self.path_includes_course else assignment_id
         return os.path.abspath(os.path.join(self.assignment_dir, root))
@@ -106,7 +100,7 @@ class Exchange(ABCExchange):
     def courses(self) -> list[str]:
         if self.coursedir and self.coursedir.course_id:
             return [self.coursedir.course_id]
-        return self.get_json("whoami")["courses"]
+        return self.get_json(protocol.path("whoami"))["courses"]
 
     def require_course(self) -> str:
         if not self.coursedir.course_id:

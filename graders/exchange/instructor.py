@@ -17,6 +17,7 @@ from nbgrader.exchange.abc import ExchangeReleaseAssignment as ABCReleaseAssignm
 from nbgrader.exchange.abc import ExchangeReleaseFeedback as ABCReleaseFeedback
 from nbgrader.utils import parse_utc
 
+from graders.exchange import protocol
 from graders.exchange.archive import ArchiveError, extract_archive, pack_directory
 from graders.exchange.base import Exchange
 
@@ -48,7 +49,7 @@ class ExchangeReleaseAssignment(Exchange, ABCReleaseAssignment):
         due = self._gradebook_duedate()
         if due is not None:
             params["due"] = due.isoformat()
-        path = f"courses/{self.q(course_id)}/assignments/{self.q(assignment_id)}"
+        path = protocol.path("assignment", course=course_id, assignment=assignment_id)
         self.api("PUT", path, data=data, params=params)
         self.log.info("Released as: %s %s", course_id, assignment_id)
 
@@ -75,7 +76,7 @@ class ExchangeCollect(Exchange, ABCCollect):
     def init_src(self) -> None:
         course_id = self.require_course()
         student = self.coursedir.student_id if self.coursedir.student_id not in ("", "*") else "*"
-        path = f"courses/{self.q(course_id)}/assignments/{self.q(self.coursedir.assignment_id)}/submissions"
+        path = protocol.path("submissions", course=course_id, assignment=self.coursedir.assignment_id)
         self.records = self.get_json(path, params={"student": student, "latest": "1"})
 
     def copy_files(self) -> None:
@@ -109,7 +110,7 @@ class ExchangeCollect(Exchange, ABCCollect):
             if not self.update:
                 self.log.info("Đã có, dùng --update để cập nhật / exists, use --update: %s %s", student, assignment_id)
                 return
-        data = self.api("GET", f"submissions/{record['id']}/archive").content
+        data = self.api("GET", protocol.path("submission_archive", submission=record["id"])).content
         staging = dest.with_name(f".{dest.name}.collecting")
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -173,14 +174,14 @@ class ExchangeReleaseFeedback(Exchange, ABCReleaseFeedback):
                 self.log.warning("Không thấy bài nộp lúc %s của %s / no submission of %s at %s",
                                  timestamp, student_id, student_id, timestamp)  # fmt: skip
                 continue
-            self.api("POST", f"submissions/{submission}/feedback", data=_html_archive(html))
+            self.api("POST", protocol.path("feedback", submission=submission), data=_html_archive(html))
             released += 1
             self.log.info("Released feedback: %s %s %s", student_id, assignment_id, timestamp)
         if not released:
             self.log.warning("Không có nhận xét nào để gửi / no feedback to release for %s", assignment_id)
 
     def _submission(self, course_id: str, assignment_id: str, student: str, timestamp: str) -> str | None:
-        path = f"courses/{self.q(course_id)}/assignments/{self.q(assignment_id)}/submissions"
+        path = protocol.path("submissions", course=course_id, assignment=assignment_id)
         for sub in self.get_json(path, params={"student": student}):
             if sub["timestamp"] == timestamp:
                 return sub["id"]

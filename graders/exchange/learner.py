@@ -12,6 +12,7 @@ from nbgrader.exchange.abc import ExchangeFetchFeedback as ABCFetchFeedback
 from nbgrader.exchange.abc import ExchangeList as ABCList
 from nbgrader.exchange.abc import ExchangeSubmit as ABCSubmit
 
+from graders.exchange import protocol
 from graders.exchange.archive import ArchiveError, extract_archive, pack_directory
 from graders.exchange.base import Exchange
 
@@ -40,14 +41,14 @@ class ExchangeList(Exchange, ABCList):
             self.fail("Không xoá được bài đã nộp / submissions cannot be removed")
         released = self._released()
         for info in released:
-            self.api("DELETE", f"courses/{self.q(info['course_id'])}/assignments/{self.q(info['assignment_id'])}")
+            self.api("DELETE", protocol.path("assignment", course=info["course_id"], assignment=info["assignment_id"]))
             info["status"] = "removed"
         return released
 
     def _released(self) -> list[dict[str, Any]]:
         result = []
         for course_id in self.courses():
-            for item in self.get_json(f"courses/{self.q(course_id)}/assignments"):
+            for item in self.get_json(protocol.path("assignments", course=course_id)):
                 if self.coursedir.assignment_id and item["assignment_id"] != self.coursedir.assignment_id:
                     continue
                 local = self.assignment_root(course_id, item["assignment_id"])
@@ -56,7 +57,7 @@ class ExchangeList(Exchange, ABCList):
                 if os.path.isdir(local):
                     info.update(status="fetched", path=local, notebooks=_notebooks(local))
                 else:
-                    remote = f"{self.url}api/courses/{course_id}/assignments/{item['assignment_id']}"
+                    remote = self.url + protocol.path("assignment", course=course_id, assignment=item["assignment_id"])
                     notebooks = [{"notebook_id": os.path.splitext(n)[0], "path": n} for n in item["notebooks"]]
                     info.update(status="released", path=remote, notebooks=notebooks)
                 result.append(info)
@@ -68,9 +69,9 @@ class ExchangeList(Exchange, ABCList):
         groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for course_id in self.courses():
             params = {"student": self.coursedir.student_id or "*"}
-            path = f"courses/{self.q(course_id)}/submissions"
+            path = protocol.path("course_submissions", course=course_id)
             if self.coursedir.assignment_id:
-                path = f"courses/{self.q(course_id)}/assignments/{self.q(self.coursedir.assignment_id)}/submissions"
+                path = protocol.path("submissions", course=course_id, assignment=self.coursedir.assignment_id)
             for sub in self.get_json(path, params=params):
                 student = sub.get("student", self.claimed_student() or "")
                 info = self._submission_info(course_id, student, sub)
@@ -114,7 +115,7 @@ class ExchangeFetchAssignment(Exchange, ABCFetchAssignment):
 
     def copy_files(self) -> None:
         course_id, assignment_id = self.coursedir.course_id, self.coursedir.assignment_id
-        data = self.api("GET", f"courses/{self.q(course_id)}/assignments/{self.q(assignment_id)}/archive").content
+        data = self.api("GET", protocol.path("release_archive", course=course_id, assignment=assignment_id)).content
         try:
             written = extract_archive(data, Path(self.dest_path), self.limits, only_missing=True)
         except ArchiveError as exc:
@@ -135,7 +136,7 @@ class ExchangeSubmit(Exchange, ABCSubmit):
             data = pack_directory(Path(self.src_path), self.limits)
         except ArchiveError as exc:
             self.fail_archive(exc)
-        path = f"courses/{self.q(course_id)}/assignments/{self.q(assignment_id)}/submissions"
+        path = protocol.path("submissions", course=course_id, assignment=assignment_id)
         result = self.api("POST", path, data=data).json()
         late = " (nộp muộn / late)" if result.get("late") else ""
         self.log.info("Submitted as: %s %s %s%s", course_id, assignment_id, result["timestamp"], late)
@@ -145,15 +146,15 @@ class ExchangeSubmit(Exchange, ABCSubmit):
 class ExchangeFetchFeedback(Exchange, ABCFetchFeedback):
     def copy_files(self) -> None:
         course_id = self.require_course()
-        path = f"courses/{self.q(course_id)}/submissions"
+        path = protocol.path("course_submissions", course=course_id)
         if self.coursedir.assignment_id:
-            path = f"courses/{self.q(course_id)}/assignments/{self.q(self.coursedir.assignment_id)}/submissions"
+            path = protocol.path("submissions", course=course_id, assignment=self.coursedir.assignment_id)
         fetched = 0
         for sub in self.get_json(path):
             if not sub["feedback"]:
                 continue
             dest = Path(self.assignment_root(course_id, sub["assignment_id"]), "feedback", sub["timestamp"])
-            data = self.api("GET", f"submissions/{sub['id']}/feedback").content
+            data = self.api("GET", protocol.path("feedback", submission=sub["id"])).content
             try:
                 fetched += len(extract_archive(data, dest, self.limits))
             except ArchiveError as exc:

@@ -21,6 +21,7 @@ from typing import Any
 from jupyterhub.services.auth import HubAuthenticated, UserNotAllowed
 from tornado import web
 
+from graders.exchange import protocol
 from graders.exchange.archive import Limits, inspect_archive, read_members
 from graders.text import BilingualError
 from hub.blocking import run_blocking
@@ -30,8 +31,8 @@ from hub.coursework.models import DEFAULT_CLASS, Submission
 from hub.coursework.store import RateLimited, Refused
 from hub.services.base import ServiceHandler
 
-STUDENT_HEADER = "X-Nbgrader-Student"
-SMALL_BODY = 64 * 1024  # every route that takes no archive (deadlines are a few bytes of JSON)
+STUDENT_HEADER = protocol.STUDENT_HEADER
+SMALL_BODY = protocol.SMALL_BODY
 SPOOL_IN_MEMORY = 1024 * 1024  # larger uploads wait on disk, not in memory, until they are checked
 DRAIN_FACTOR = 2  # an authenticated body up to twice its route's limit is read and dropped to answer 413
 
@@ -120,7 +121,7 @@ class ApiHandler(HubAuthenticated, ServiceHandler):
         self.finish(json.dumps(value, ensure_ascii=False, default=str))
 
     def send_archive(self, data: bytes, name: str) -> None:
-        self.set_header("Content-Type", "application/gzip")
+        self.set_header("Content-Type", protocol.ARCHIVE_TYPE)
         self.set_header("Content-Disposition", f'attachment; filename="{name}.tar.gz"')
         self.finish(data)
 
@@ -418,16 +419,15 @@ def _feedback_files(upload: Any, limits: Limits) -> dict[str, bytes]:
     return files
 
 
-PART = r"([^/]+)"
-# Paths under the service's prefix (hub/services/base.py).
+# Paths under the service's prefix (hub/services/base.py), as the client builds them (graders.exchange.protocol).
 default_handlers = [
-    ("api/whoami", WhoAmIHandler),
-    (f"api/courses/{PART}/assignments", AssignmentsHandler),
-    (f"api/courses/{PART}/assignments/{PART}", AssignmentHandler),
-    (f"api/courses/{PART}/assignments/{PART}/archive", ReleaseArchiveHandler),
-    (f"api/courses/{PART}/assignments/{PART}/submissions", SubmissionsHandler),
-    (f"api/courses/{PART}/submissions", SubmissionsHandler),
-    (f"api/courses/{PART}/assignments/{PART}/deadlines/{PART}", DeadlineHandler),
-    (r"api/submissions/([0-9a-f]{1,32})/archive", SubmissionArchiveHandler),
-    (r"api/submissions/([0-9a-f]{1,32})/feedback", FeedbackHandler),
+    (protocol.pattern("whoami"), WhoAmIHandler),
+    (protocol.pattern("assignments"), AssignmentsHandler),
+    (protocol.pattern("assignment"), AssignmentHandler),
+    (protocol.pattern("release_archive"), ReleaseArchiveHandler),
+    (protocol.pattern("submissions"), SubmissionsHandler),
+    (protocol.pattern("course_submissions"), SubmissionsHandler),
+    (protocol.pattern("deadline"), DeadlineHandler),
+    (protocol.pattern("submission_archive"), SubmissionArchiveHandler),
+    (protocol.pattern("feedback"), FeedbackHandler),
 ]
