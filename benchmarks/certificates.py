@@ -31,22 +31,22 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "certificates")]
+sys.path[:0] = [str(REPO / "tests")]
 
 import requests  # noqa: E402
-from factories import add_people, all_passed, make_gradebook  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
+from support.gradebooks import add_people, all_passed, make_gradebook  # noqa: E402
 from support.hub import ADMIN_PASSWORD, start_hub  # noqa: E402
 
 from graders.certificates import pdf as pdf_module  # noqa: E402
-from graders.certificates.codes import new_code  # noqa: E402
 from graders.certificates.config import CertificateSettings  # noqa: E402
-from graders.certificates.credential import ensure_signing_key, sign, verify  # noqa: E402
-from graders.certificates.documents import Award, credential_for  # noqa: E402
-from graders.certificates.issue import issue, make_plan, serial_for  # noqa: E402
+from graders.certificates.credential import ensure_signing_key, verify  # noqa: E402
+from graders.certificates.issue import issue, make_plan, new_certificate  # noqa: E402
 from graders.certificates.models import Certificate, utcnow  # noqa: E402
 from graders.certificates.outputs import paths, write_atomic  # noqa: E402
 from graders.certificates.store import add_audit, open_store  # noqa: E402
@@ -115,51 +115,17 @@ def stock_qr(c, text: str, x: float, y: float, size: float) -> None:
 def naive_issue(settings: CertificateSettings, store, course, plan_items, with_pdf: bool) -> int:
     """One transaction per certificate, number = MAX+1, fonts parsed again for each PDF, stock QR."""
     key = ensure_signing_key(Path(settings.key_file))
+    certificate = partial(new_certificate, settings, course, decision=DECISION, actor="bench", key=key)
     original_qr = pdf_module.draw_qr
     pdf_module.draw_qr = stock_qr
     try:
         for learner, verdict in plan_items:
             issued_at = utcnow()
-            year = issued_at.year
+            year = issued_at.astimezone(ZoneInfo(settings.timezone)).year
             with store.session() as s:
                 seq = (s.scalar(select(func.max(Certificate.seq)).where(Certificate.year == year)) or 0) + 1
-                serial = serial_for(settings.serial_prefix, year, seq)
-                award = Award(
-                    learner.username, learner.full_name, learner.organisation, learner.class_name, verdict.completed_on
-                )
-                document = credential_for(
-                    settings,
-                    course,
-                    award,
-                    serial=serial,
-                    seq=seq,
-                    year=year,
-                    issued_at=issued_at,
-                    issued_on=issued_at.date(),
-                    decision=DECISION,
-                    code=(code := new_code()),
-                )
-                text = json.dumps(sign(document, key, issued_at), ensure_ascii=False, indent=2)
-                cert = Certificate(
-                    serial=serial,
-                    year=year,
-                    seq=seq,
-                    username=learner.username,
-                    course_id=course.id,
-                    class_name=learner.class_name,
-                    full_name=learner.full_name,
-                    organisation=learner.organisation,
-                    course_title_vi=course.title.vi,
-                    course_title_en=course.title.en,
-                    hours=course.hours,
-                    completed_on=verdict.completed_on,
-                    issued_at=issued_at,
-                    issued_on=issued_at.date(),
-                    decision=DECISION,
-                    issued_by="bench",
-                    credential=text,
-                    verification_code=code,
-                )
+                cert = certificate(learner, verdict, seq=seq, issued_at=issued_at)
+                serial, text = cert.serial, cert.credential
                 s.add(cert)
                 add_audit(s, "issue", cert, "bench", {})
             if with_pdf:
@@ -254,7 +220,7 @@ def issuing(settings: CertificateSettings, sample: int, repeat: int, everyone: i
 
 def completion_rules(folder: Path, n: int, repeat: int) -> Row:
     """Reading every learner's result: nbgrader's own `submission_dicts` (stock) vs ours, same gradebook."""
-    from factories import alembic_on_path
+    from support.gradebooks import alembic_on_path
 
     from graders.certificates.rules import read_results
 

@@ -3,15 +3,68 @@
 At the bottom of the layers: the hub's truongso.toml and the certificates' settings both use it.
 `flatten_sections` turns truongso.toml's sections (`[server]`, `[grading]`, …) into the flat names of the
 traitlets class, so a setting has one name and one validation whichever layout the file uses.
+`DataDirSettings` and the validators below are what both settings classes do alike.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from traitlets import TraitError
+
+
+class DataDirSettings:
+    """Mixin of a traitlets settings class with `data_dir`, `db_url` and `gradebook_url` traits (the hub's
+    settings and the certificates'): what follows from them."""
+
+    data_dir: str
+    gradebook_url: str
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().absolute()
+
+    def gradebook_url_for(self, course_id: str) -> str:
+        return self.gradebook_url.format(data_dir=self.data_path, course_id=course_id)
+
+    def _default_db_url(self) -> str:
+        """The `db_url` default (the class registers it: `@default` is not inherited from a mixin)."""
+        return f"sqlite:///{self.data_path / 'truongso.sqlite'}"
+
+
+def not_negative(_settings: Any, proposal: dict) -> int:
+    """A `@validate` method for counts where 0 is allowed: `_x = validate("a", "b")(not_negative)`."""
+    if proposal["value"] < 0:
+        raise TraitError(f"{proposal['trait'].name} cannot be negative")
+    return proposal["value"]
+
+
+def checked_by(check: Callable[[Any], Any]) -> Callable[[Any, dict], Any]:
+    """A `@validate` method whose value is `check(value)`; the ValueError `check` raises becomes a TraitError
+    naming the setting: `_valid_timezone = validate("timezone")(checked_by(check_timezone))`."""
+
+    def validator(_settings: Any, proposal: dict) -> Any:
+        try:
+            return check(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"{proposal['trait'].name}: {exc}") from None
+
+    return validator
+
+
+def matching(pattern: str, message: str) -> Callable[[Any, dict], str]:
+    """A `@validate` method: the value must match `pattern` whole, else a TraitError says `message`."""
+
+    def validator(_settings: Any, proposal: dict) -> str:
+        if not re.fullmatch(pattern, proposal["value"]):
+            raise TraitError(message)
+        return proposal["value"]
+
+    return validator
 
 
 def settings_from(cls: type, values: dict[str, Any], source: str, error: type[Exception]) -> Any:

@@ -18,7 +18,15 @@ from typing import Any
 
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
-from graders.settings_files import flatten_sections, read_toml, settings_from
+from graders.settings_files import (
+    DataDirSettings,
+    checked_by,
+    flatten_sections,
+    matching,
+    not_negative,
+    read_toml,
+    settings_from,
+)
 from graders.timeutil import SCHOOL_TIMEZONE, check_timezone
 
 __all__ = ["SECTIONS", "HubSettings", "SettingsError", "SettingsWarning", "read_toml", "settings_from"]
@@ -52,7 +60,7 @@ class SettingsWarning(FutureWarning):
     """A settings file still works but should change (the CLI prints it as one bilingual line)."""
 
 
-class HubSettings(HasTraits):
+class HubSettings(DataDirSettings, HasTraits):
     """Everything an operator can set, with the reasons in `help`."""
 
     data_dir = Unicode(
@@ -166,12 +174,7 @@ class HubSettings(HasTraits):
         "timezone, courses_root).",
     ).tag(config=True)
 
-    @validate("timezone")
-    def _valid_timezone(self, proposal: dict) -> str:
-        try:
-            return check_timezone(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(f"timezone: {exc}") from None
+    _valid_timezone = validate("timezone")(checked_by(check_timezone))
 
     @default("courses_root")
     def _default_courses_root(self) -> str:
@@ -203,9 +206,7 @@ class HubSettings(HasTraits):
             raise TraitError(str(exc)) from None
         return dict(values)
 
-    @default("db_url")
-    def _default_db_url(self) -> str:
-        return f"sqlite:///{self.data_path / 'truongso.sqlite'}"
+    _default_db_url = default("db_url")(DataDirSettings._default_db_url)
 
     @default("hub_db_url")
     def _default_hub_db_url(self) -> str:
@@ -251,13 +252,11 @@ class HubSettings(HasTraits):
 
         return parse_size(self.workspace_disk_limit)
 
-    @validate("docker_prefix")
-    def _valid_prefix(self, proposal: dict) -> str:
-        import re
-
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,40}", proposal["value"]):
-            raise TraitError("docker_prefix must be lower-case letters, digits and '-', starting with a letter")
-        return proposal["value"]
+    _valid_prefix = validate("docker_prefix")(
+        matching(
+            r"[a-z][a-z0-9-]{0,40}", "docker_prefix must be lower-case letters, digits and '-', starting with a letter"
+        )
+    )
 
     @default("proxy_command")
     def _default_proxy_command(self) -> str:
@@ -282,15 +281,9 @@ class HubSettings(HasTraits):
         value = "/" + proposal["value"].strip("/") + "/"
         return value.replace("//", "/")
 
-    @validate("login_max_failures", "login_lockout_seconds", "min_password_length", "idle_timeout_seconds")
-    def _not_negative(self, proposal: dict) -> int:
-        if proposal["value"] < 0:
-            raise TraitError(f"{proposal['trait'].name} cannot be negative")
-        return proposal["value"]
-
-    @property
-    def data_path(self) -> Path:
-        return Path(self.data_dir).expanduser().absolute()
+    _not_negative = validate(
+        "login_max_failures", "login_lockout_seconds", "min_password_length", "idle_timeout_seconds"
+    )(not_negative)
 
     @property
     def courses_path(self) -> Path:
@@ -301,9 +294,6 @@ class HubSettings(HasTraits):
         from graders.curriculum import load_courses
 
         return load_courses(self.courses_path)
-
-    def gradebook_url_for(self, course_id: str) -> str:
-        return self.gradebook_url.format(data_dir=self.data_path, course_id=course_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.trait_names(config=True)}

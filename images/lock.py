@@ -1,174 +1,126 @@
 """Regenerate the hashed requirement locks of the images: `python -m images.lock [--only NAME]`.
 
-Each image's `requirements.in` names its top-level packages. Every package of the dependency
-closure is pinned to the version installed in the host venv running this script (the one built
-from constraints.txt), so the learner, the hub and the grader compute the same thing; packages
-the host lacks, or whose host release cannot run on Debian 12's Python 3.11.2, are pinned in
-`requirements.in` or `images/pins.txt`. The closure is walked over the *downloaded wheels'*
-metadata with markers evaluated for the image's interpreter, and the sha256 of each wheel goes
-into `requirements.txt`. The wheels land in the build cache, so a build right after is offline.
+`uv pip compile` resolves each image's `requirements.in` for the image's interpreter (Debian 12:
+CPython 3.11.2, x86_64 glibc, wheels only) under the host venv's exact versions (constraints.txt),
+so the learner, the hub and the grader compute the same thing; `images/pins.txt` and `==` pins in
+`requirements.in` replace the host's version of their package (Debian's 3.11.2 is too old for some
+releases; some packages are not on the host). Every locked package must come out pinned by one of
+those files, and `requirements.txt` lists the sha256 of each of its artefacts for
+`pip install --require-hashes`. `python -m images.build` then downloads the wheels into its cache.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as md
+import subprocess
 import sys
-import zipfile
-from email.parser import Parser
+import tempfile
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from images.wheels import (
-    TARGET_PYTHON,
-    WheelCache,
-    WheelError,
-    default_cache_dir,
-    run_pip,
-    sha256_file,
-    wheel_key,
-)
+from images.wheels import TARGET_PYTHON, WheelError, parse_lock_text
 
 IMAGES_DIR = Path(__file__).resolve().parent
+REPO = IMAGES_DIR.parent
 IMAGE_NAMES = ("workspace", "grader")
+HOST_CONSTRAINTS = REPO / "constraints.txt"
+SHARED_PINS = IMAGES_DIR / "pins.txt"
 
-# Marker environment of the image's interpreter (Debian 12, x86_64).
-TARGET_ENV = {
-    "python_version": TARGET_PYTHON.rsplit(".", 1)[0],
-    "python_full_version": TARGET_PYTHON,
-    "implementation_name": "cpython",
-    "implementation_version": TARGET_PYTHON,
-    "platform_python_implementation": "CPython",
-    "platform_system": "Linux",
-    "platform_machine": "x86_64",
-    "sys_platform": "linux",
-    "os_name": "posix",
-}
+# The image's interpreter as uv names it; manylinux_2_28 is the newest tag wheels.PIP_TARGET_ARGS
+# downloads (Debian 12's glibc 2.36 could take more, the build's `pip download` would not).
+UV_TARGET_ARGS = (
+    "--python-version", TARGET_PYTHON,
+    "--python-platform", "x86_64-manylinux_2_28",
+    "--only-binary", ":all:",  # an sdist-only package fails the lock: nothing is compiled in the images
+)  # fmt: skip
 
 
-def read_in(path: Path) -> tuple[list[Requirement], dict[str, tuple[str, str]]]:
-    """Top-level requirements and {key: (version, comment)} pins from a requirements.in/pins file."""
-    reqs, pins = [], {}
+def read_pins(path: Path) -> dict[str, str]:
+    """{key: "name==version"} of the `==` pins in a requirements/constraints file (comments dropped)."""
+    pins = {}
     for raw in path.read_text(encoding="utf-8").splitlines():
-        line, _, comment = raw.partition("#")
-        if not line.strip():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
             continue
-        req = Requirement(line.strip())
-        reqs.append(req)
-        spec = list(req.specifier)
-        if len(spec) == 1 and spec[0].operator == "==":
-            pins[canonicalize_name(req.name)] = (spec[0].version, comment.strip())
-    return reqs, pins
+        req = Requirement(line)
+        if [s.operator for s in req.specifier] == ["=="]:
+            pins[canonicalize_name(req.name)] = line
+    return pins
 
 
-def host_versions() -> dict[str, str]:
-    return {canonicalize_name(d.metadata["Name"]): d.version for d in md.distributions()}
+def image_constraints(name: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """({file: {key: pin}} to constrain the lock of `name` with, {every key pinned}).
+
+    uv refuses two different `==` of one package, so a pin in requirements.in drops that package
+    from pins.txt and constraints.txt, and a pin in pins.txt drops it from constraints.txt.
+    """
+    own = read_pins(IMAGES_DIR / name / "requirements.in")
+    shared = {k: v for k, v in read_pins(SHARED_PINS).items() if k not in own}
+    host = {k: v for k, v in read_pins(HOST_CONSTRAINTS).items() if k not in own and k not in shared}
+    return {"constraints.txt": host, "images/pins.txt": shared}, {*own, *shared, *host}
 
 
-def _requires(wheel: Path) -> list[Requirement]:
-    with zipfile.ZipFile(wheel) as zf:
-        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
-        msg = Parser().parsestr(zf.read(meta).decode("utf-8"))
-    return [Requirement(r) for r in msg.get_all("Requires-Dist") or []]
+def _uv() -> str:
+    try:
+        from uv import find_uv_bin
+    except ImportError as exc:
+        raise WheelError("uv is not installed in this venv: make setup (pip install -c constraints.txt uv)") from exc
+    return find_uv_bin()
 
 
-def _wanted(req: Requirement, extras: set[str]) -> bool:
-    if req.marker is None:
-        return True
-    return any(req.marker.evaluate({**TARGET_ENV, "extra": e}) for e in ({""} | extras))
-
-
-def resolve(reqs: list[Requirement], pins: dict[str, tuple[str, str]], cache: WheelCache) -> dict[str, Path]:
-    """Walk the closure of `reqs`; return {key: wheel path}, downloading wheels as needed."""
-    host = host_versions()
-    cache.dir.mkdir(parents=True, exist_ok=True)
-    versions: dict[str, str] = {}
-    extras: dict[str, set[str]] = {}
-    wheels: dict[str, Path] = {}
-    todo = [(canonicalize_name(r.name), set(r.extras), r) for r in reqs]
-    while todo:
-        # Pin this round's new names, download them in one pip call, then read their metadata.
-        fresh = sorted({k for k, _, _ in todo if k not in versions})
-        for key in fresh:
-            version = pins[key][0] if key in pins else host.get(key)
-            if version is None:
-                raise WheelError(f"{key} is not installed in the host venv: pin it in requirements.in")
-            versions[key] = version
-        if fresh:
-            by_key = {wheel_key(p): p for p in cache.dir.glob("*.whl")}
-            need = [k for k in fresh if (k, versions[k]) not in by_key]
-            if need:
-                req_file = cache.dir / ".lock-requirements.txt"
-                req_file.write_text("".join(f"{k}=={versions[k]}\n" for k in need))
-                print(f"lock: downloading {len(need)} wheel(s)", file=sys.stderr)
-                run_pip(["download", "--no-deps", "-d", str(cache.dir), "-r", str(req_file)])
-                req_file.unlink()
-                by_key = {wheel_key(p): p for p in cache.dir.glob("*.whl")}
-            for k in fresh:
-                wheels[k] = by_key[(k, versions[k])]
-        batch, todo = todo, []
-        for key, want_extras, req in batch:
-            if req.specifier and not req.specifier.contains(versions[key], prereleases=True):
-                raise WheelError(f"{req} is not satisfied by the pinned {key}=={versions[key]}")
-            done = extras.get(key)
-            if done is not None and want_extras <= done:
-                continue
-            extras[key] = (done or set()) | want_extras
-            # Re-adding deps already walked is harmless: they are skipped above.
-            todo += [
-                (canonicalize_name(dep.name), set(dep.extras), dep)
-                for dep in _requires(wheels[key])
-                if _wanted(dep, extras[key])
-            ]
-    return wheels
-
-
-def render_lock(name: str, cache: WheelCache) -> str:
-    """The text of images/<name>/requirements.txt as the host venv and the pins make it now."""
-    reqs, pins = read_in(IMAGES_DIR / name / "requirements.in")
-    _shared_reqs, shared = read_in(IMAGES_DIR / "pins.txt")
-    pins = {**shared, **pins}
-    wheels = resolve(reqs, pins, cache)
-    host = host_versions()
-    lines = [
-        f"# Lock of images/{name}/requirements.in for CPython {TARGET_PYTHON} on Debian 12 x86_64.",
-        "# Generated by `python -m images.lock`; do not edit. Install with:",
-        "#   pip install --no-index --find-links /wheels --require-hashes -r requirements.txt",
-    ]
-    for key in sorted(wheels):
-        path = wheels[key]
-        _k, version = wheel_key(path)
-        note = ""
-        if key in pins and pins[key][1]:  # the pin's reason, whatever the host has (locks are host-independent)
-            note = f"  # {pins[key][1]}"
-        elif key not in host:
-            note = "  # not in the host venv"
-        lines.append(f"{key}=={version} \\\n    --hash=sha256:{sha256_file(path)}{note}")
-    return "\n".join(lines) + "\n"
+def render_lock(name: str, wheels: Path | None = None) -> str:
+    """The text of images/<name>/requirements.txt as constraints.txt and the pins make it now; with `wheels`
+    (a folder, e.g. the build's cache), offline from those files alone (one hash each: what tests compare)."""
+    sources, pinned = image_constraints(name)
+    with tempfile.TemporaryDirectory(prefix="images-lock-") as tmp:
+        files = {label: Path(tmp) / f"{i}.txt" for i, label in enumerate(sources)}
+        for label, pins in sources.items():
+            files[label].write_text("".join(line + "\n" for line in pins.values()), encoding="utf-8")
+        cmd = [
+            _uv(), "pip", "compile", "--no-config", "--quiet", "--no-header", "--generate-hashes", *UV_TARGET_ARGS,
+            *(arg for path in files.values() for arg in ("-c", str(path))), f"images/{name}/requirements.in",
+            *(("--offline", "--no-index", "--find-links", str(wheels)) if wheels is not None else ()),
+        ]  # fmt: skip
+        try:
+            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise WheelError(f"cannot run uv: {exc}") from exc
+    if proc.returncode != 0:
+        detail = " ".join(ln.strip() for ln in proc.stderr.splitlines() if ln.strip()) or "(no output)"
+        raise WheelError(f"uv pip compile failed for {name}: {detail}")
+    body = proc.stdout
+    for label, path in files.items():  # the `# via -c` annotations name the file each pin comes from
+        body = body.replace(str(path), label)
+    unpinned = sorted(p.key for p in parse_lock_text(body, name) if p.key not in pinned)
+    if unpinned:
+        raise WheelError(f"{name}: {', '.join(unpinned)} not in the host venv: pin in images/{name}/requirements.in")
+    header = (
+        f"# Lock of images/{name}/requirements.in for CPython {TARGET_PYTHON} on Debian 12 x86_64.\n"
+        "# Generated by `python -m images.lock` (uv pip compile); do not edit. Install with:\n"
+        "#   pip install --no-index --find-links /wheels --require-hashes -r requirements.txt\n"
+    )
+    return header + body
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m images.lock", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=IMAGE_NAMES, action="append", help="lock only this image")
-    ap.add_argument("--cache-dir", type=Path, default=None, help="wheel cache (default: build/images)")
     ap.add_argument("--check", action="store_true", help="only report whether the locks are up to date")
     args = ap.parse_args(argv)
-    cache = WheelCache((args.cache_dir or default_cache_dir()) / "wheels")
     stale = []
     try:
         for name in args.only or IMAGE_NAMES:
             out = IMAGES_DIR / name / "requirements.txt"
-            text = render_lock(name, cache)
-            count = text.count("--hash=")
+            text = render_lock(name)
             current = out.read_text(encoding="utf-8") if out.exists() else ""
             if args.check:
                 stale += [] if text == current else [name]
-                print(f"{out.relative_to(IMAGES_DIR.parent)}: {'up to date' if text == current else 'STALE'}")
+                print(f"{out.relative_to(REPO)}: {'up to date' if text == current else 'STALE'}")
             else:
                 out.write_text(text, encoding="utf-8")
-                print(f"{out.relative_to(IMAGES_DIR.parent)}: {count} packages")
+                print(f"{out.relative_to(REPO)}: {len(parse_lock_text(text, name))} packages")
     except WheelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 # The interpreter inside the images (Debian bookworm's python3).
 TARGET_PYTHON = "3.11.2"
@@ -61,7 +61,12 @@ class Pin:
 
 def parse_lock(path: Path) -> list[Pin]:
     """Read a `pip --require-hashes` requirements file (backslash continuations allowed)."""
-    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    return parse_lock_text(path.read_text(encoding="utf-8"), path)
+
+
+def parse_lock_text(text: str, source: str | Path = "lock") -> list[Pin]:
+    """The pins of a lock's text (`uv pip compile --generate-hashes`: every artefact's hash, `# via` lines)."""
+    text = text.replace("\\\n", " ")
     pins = []
     for raw in text.splitlines():
         line = raw.split(" #", 1)[0].strip()
@@ -70,10 +75,10 @@ def parse_lock(path: Path) -> list[Pin]:
         m = _REQ_LINE.match(line)
         hashes = frozenset(_HASH.findall(line))
         if not m or not hashes:
-            raise WheelError(f"{path}: not a pinned, hashed requirement: {line[:80]}")
+            raise WheelError(f"{source}: not a pinned, hashed requirement: {line[:80]}")
         pins.append(Pin(m.group(1), m.group(2), hashes))
     if not pins:
-        raise WheelError(f"{path}: no requirements")
+        raise WheelError(f"{source}: no requirements")
     return pins
 
 
@@ -157,12 +162,6 @@ def run_pip(args: list[str]) -> str:
             raise WheelError("disk full while downloading wheels (No space left on device)")
         raise WheelError(f"pip {args[0]} failed: {errors[-1]}")
     return proc.stdout
-
-
-def wheel_key(path: Path) -> tuple[str, str]:
-    """(canonical name, version) of a wheel file."""
-    name, version, _build, _tags = parse_wheel_filename(path.name)
-    return name, str(version)
 
 
 def place_wheels(wheels: Iterable[Path], dest: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.hub import ADMIN_PASSWORD, Hub, start_hub
+from support.hub import Hub, running_demo_hub
 from support.requirements import require
 
 # What a test needs, read from the fixtures it uses (directly or through other fixtures), so markers cannot
@@ -62,10 +62,8 @@ def traversable_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="module")
 def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A demo hub with the local spawner, shared by the tests of one module."""
-    data_dir = tmp_path_factory.mktemp("hub") / "data"
-    hub = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    with running_demo_hub(tmp_path_factory.mktemp("hub") / "data") as hub:
+        yield hub
 
 
 @pytest.fixture(scope="session")

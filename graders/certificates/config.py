@@ -15,7 +15,6 @@ and courses folder: FROM_HUB, which the section may not set). Example::
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Integer, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
+from graders.settings_files import DataDirSettings, checked_by, matching, not_negative
 from graders.timeutil import SCHOOL_TIMEZONE, check_timezone
 
 SETTINGS_FILE = "certificates.toml"  # the old place of the settings (hub.settings reads it, with a warning)
@@ -56,7 +56,7 @@ def _find_font(kind: str) -> str:
     return ""
 
 
-class CertificateSettings(Configurable):
+class CertificateSettings(DataDirSettings, Configurable):
     """What an operator can set about certificates, with the reasons in `help`."""
 
     # From the hub's settings (HubSettings); listed here so the certificate code takes one object.
@@ -94,7 +94,7 @@ class CertificateSettings(Configurable):
     output_dir = Unicode(
         help="Where the PDF and JSON of each certificate are written (default: <data_dir>/certificates)."
     ).tag(config=True)
-    key_file = Unicode(help="The Ed25519 signing key (default: <data_dir>/secrets/certificates_ed25519.pem).").tag(
+    key_file = Unicode("", help="The Ed25519 signing key (default: <data_dir>/secrets/certificates_ed25519.pem).").tag(
         config=True
     )
     gradebook_url = Unicode(
@@ -126,9 +126,7 @@ class CertificateSettings(Configurable):
         config=True
     )
 
-    @default("db_url")
-    def _default_db_url(self) -> str:
-        return f"sqlite:///{self.data_path / 'truongso.sqlite'}"
+    _default_db_url = default("db_url")(DataDirSettings._default_db_url)
 
     @default("output_dir")
     def _default_output_dir(self) -> str:
@@ -156,23 +154,16 @@ class CertificateSettings(Configurable):
     def _default_font_italic(self) -> str:
         return _find_font("italic")
 
-    @validate("serial_prefix")
-    def _valid_prefix(self, proposal: dict) -> str:
-        if not re.fullmatch(r"[A-Z]{1,6}", proposal["value"]):
-            raise TraitError("serial_prefix must be 1-6 capital ASCII letters")
-        return proposal["value"]
+    _valid_prefix = validate("serial_prefix")(
+        matching(r"[A-Z]{1,6}", "serial_prefix must be 1-6 capital ASCII letters")
+    )
 
     @validate("public_url")
     def _valid_public_url(self, proposal: dict) -> str:
         url = proposal["value"]
         return url if url.endswith("/") else url + "/"
 
-    @validate("timezone")
-    def _valid_timezone(self, proposal: dict) -> str:
-        try:
-            return check_timezone(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(f"timezone: {exc}") from None
+    _valid_timezone = validate("timezone")(checked_by(check_timezone))
 
     @validate("rate_limit_per_minute", "rate_limit_burst", "max_upload_bytes", "batch_size")
     def _positive(self, proposal: dict) -> int:
@@ -180,15 +171,7 @@ class CertificateSettings(Configurable):
             raise TraitError(f"{proposal['trait'].name} must be at least 1")
         return proposal["value"]
 
-    @validate("trusted_proxy_hops", "render_workers")
-    def _not_negative(self, proposal: dict) -> int:
-        if proposal["value"] < 0:
-            raise TraitError(f"{proposal['trait'].name} cannot be negative")
-        return proposal["value"]
-
-    @property
-    def data_path(self) -> Path:
-        return Path(self.data_dir).expanduser().absolute()
+    _not_negative = validate("trusted_proxy_hops", "render_workers")(not_negative)
 
     @property
     def service_url(self) -> str:
@@ -198,9 +181,6 @@ class CertificateSettings(Configurable):
     def verify_url(self, serial: str, code: str | None = None) -> str:
         """The public page of a certificate: with its code it shows the certificate, without only its status."""
         return f"{self.service_url}verify/{serial}/{code}" if code else f"{self.service_url}verify/{serial}"
-
-    def gradebook_url_for(self, course_id: str) -> str:
-        return self.gradebook_url.format(data_dir=self.data_path, course_id=course_id)
 
     @classmethod
     def create(cls, values: dict[str, Any], source: str) -> CertificateSettings:

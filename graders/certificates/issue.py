@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -195,6 +196,62 @@ def serial_for(prefix: str, year: int, seq: int) -> str:
     return f"{prefix}-{year}-{seq:06d}"
 
 
+def new_certificate(
+    settings: CertificateSettings,
+    course: Course,
+    learner: Learner,
+    verdict: Evaluation,
+    *,
+    seq: int,
+    issued_at: datetime,
+    decision: str,
+    actor: str,
+    key,
+) -> Certificate:
+    """The registry row of one learner's certificate, number `seq` of the year of `issued_at` (school time),
+    its credential signed with `key` and a new verification code (signed into the credential, its id and QR,
+    and kept in the registry); not yet added to any session."""
+    import json
+
+    local = issued_at.astimezone(ZoneInfo(settings.timezone))
+    year, issued_on = local.year, local.date()
+    serial = serial_for(settings.serial_prefix, year, seq)
+    code = new_code()
+    award = Award(learner.username, learner.full_name, learner.organisation, learner.class_name, verdict.completed_on)
+    document = credential_for(
+        settings,
+        course,
+        award,
+        serial=serial,
+        seq=seq,
+        year=year,
+        issued_at=issued_at,
+        issued_on=issued_on,
+        decision=decision,
+        code=code,
+    )
+    return Certificate(
+        serial=serial,
+        year=year,
+        seq=seq,
+        username=learner.username,
+        course_id=course.id,
+        class_name=learner.class_name,
+        full_name=learner.full_name,
+        organisation=learner.organisation,
+        course_title_vi=course.title.vi,
+        course_title_en=course.title.get("en"),
+        hours=course.hours,
+        completed_on=verdict.completed_on,
+        issued_at=issued_at,
+        issued_on=issued_on,
+        decision=decision,
+        issued_by=actor,
+        credential=json.dumps(sign(document, key, issued_at), ensure_ascii=False, indent=2),
+        verification_code=code,
+    )
+
+
 def _issue_batch(
     settings: CertificateSettings,
     store: CertificateStore,
@@ -206,11 +263,9 @@ def _issue_batch(
     reissue: Sequence[str],
     now: datetime | None,
 ) -> list[Certificate]:
-    import json
-
     issued_at = now or utcnow()
-    local = issued_at.astimezone(ZoneInfo(settings.timezone))
-    year = local.year
+    year = issued_at.astimezone(ZoneInfo(settings.timezone)).year  # the serials' year: the school's
+    certificate = partial(new_certificate, settings, course, decision=decision, actor=actor, key=key)
     created: list[Certificate] = []
     with store.session() as s:
         last = lock_counter(s, year)
@@ -227,44 +282,7 @@ def _issue_batch(
             if any(states) or (states and learner.username not in reissue):
                 continue  # issued meanwhile by another run, or revoked and not asked to reissue
             last += 1
-            serial = serial_for(settings.serial_prefix, year, last)
-            code = new_code()  # signed into the credential (its id and QR) and kept in the registry
-            award = Award(
-                learner.username, learner.full_name, learner.organisation, learner.class_name, verdict.completed_on
-            )
-            document = credential_for(
-                settings,
-                course,
-                award,
-                serial=serial,
-                seq=last,
-                year=year,
-                issued_at=issued_at,
-                issued_on=local.date(),
-                decision=decision,
-                code=code,
-            )
-            signed = json.dumps(sign(document, key, issued_at), ensure_ascii=False, indent=2)
-            cert = Certificate(
-                serial=serial,
-                year=year,
-                seq=last,
-                username=learner.username,
-                course_id=course.id,
-                class_name=learner.class_name,
-                full_name=learner.full_name,
-                organisation=learner.organisation,
-                course_title_vi=course.title.vi,
-                course_title_en=course.title.get("en"),
-                hours=course.hours,
-                completed_on=verdict.completed_on,
-                issued_at=issued_at,
-                issued_on=local.date(),
-                decision=decision,
-                issued_by=actor,
-                credential=signed,
-                verification_code=code,
-            )
+            cert = certificate(learner, verdict, seq=last, issued_at=issued_at)
             s.add(cert)
             add_audit(
                 s,

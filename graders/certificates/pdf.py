@@ -81,25 +81,29 @@ class _Page:
         self.c = canvas
         self.f = fonts
 
+    def _fit(
+        self, text: str, font: str, size: float, color: Color, max_width: float, smallest: float, step: float
+    ) -> tuple[str, float]:
+        """`text` in NFC and the size it fits `max_width` at (shrunk by `step` while above `smallest`), with the
+        canvas's font and colour set to draw it."""
+        text = unicodedata.normalize("NFC", text)
+        while size > smallest and pdfmetrics.stringWidth(text, font, size) > max_width:
+            size -= step
+        self.c.setFont(font, size)
+        self.c.setFillColor(color)
+        return text, size
+
     def centred(
         self, text: str, x: float, y: float, font: str, size: float, color: Color = INK, max_width: float = PAGE_W - 140
     ) -> float:
-        text = unicodedata.normalize("NFC", text)
-        while size > 6 and pdfmetrics.stringWidth(text, font, size) > max_width:
-            size -= 0.5
-        self.c.setFont(font, size)
-        self.c.setFillColor(color)
+        text, size = self._fit(text, font, size, color, max_width, smallest=6, step=0.5)
         self.c.drawCentredString(x, y, text)
         return pdfmetrics.stringWidth(text, font, size)
 
     def left(
         self, text: str, x: float, y: float, font: str, size: float, color: Color = INK, max_width: float = 400
     ) -> None:
-        text = unicodedata.normalize("NFC", text)
-        while size > 5 and pdfmetrics.stringWidth(text, font, size) > max_width:
-            size -= 0.25
-        self.c.setFont(font, size)
-        self.c.setFillColor(color)
+        text, _ = self._fit(text, font, size, color, max_width, smallest=5, step=0.25)
         self.c.drawString(x, y, text)
 
 

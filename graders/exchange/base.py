@@ -8,6 +8,7 @@ knows it; a `--student` or $JUPYTERHUB_USER is sent only as a claim that the ser
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -15,7 +16,7 @@ from nbgrader.exchange.abc import Exchange as ABCExchange
 from traitlets import Bool, Float, Unicode, default
 
 from graders.exchange import protocol
-from graders.exchange.archive import ArchiveError, Limits
+from graders.exchange.archive import ArchiveError, Limits, pack_directory
 
 
 class Exchange(ABCExchange):
@@ -109,6 +110,13 @@ class Exchange(ABCExchange):
 
     def fail_archive(self, exc: ArchiveError) -> None:
         self.fail(f"{exc.vi} / {exc.en}")
+
+    def pack_src(self) -> bytes:
+        """The folder `src_path` as an archive to send; one it cannot be (too big, a link out…) ends the command."""
+        try:
+            return pack_directory(Path(self.src_path), self.limits)
+        except ArchiveError as exc:
+            self.fail_archive(exc)
 
     def init_src(self) -> None:
         pass

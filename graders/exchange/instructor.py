@@ -18,7 +18,7 @@ from nbgrader.exchange.abc import ExchangeReleaseFeedback as ABCReleaseFeedback
 from nbgrader.utils import parse_utc
 
 from graders.exchange import protocol
-from graders.exchange.archive import ArchiveError, extract_archive, pack_directory
+from graders.exchange.archive import ArchiveError, extract_archive
 from graders.exchange.base import Exchange
 
 
@@ -41,10 +41,7 @@ class ExchangeReleaseAssignment(Exchange, ABCReleaseAssignment):
 
     def copy_files(self) -> None:
         course_id, assignment_id = self.coursedir.course_id, self.coursedir.assignment_id
-        try:
-            data = pack_directory(Path(self.src_path), self.limits)
-        except ArchiveError as exc:
-            self.fail_archive(exc)
+        data = self.pack_src()
         params = {"force": "1" if self.force else "0"}
         due = self._gradebook_duedate()
         if due is not None:

@@ -13,7 +13,7 @@ from nbgrader.exchange.abc import ExchangeList as ABCList
 from nbgrader.exchange.abc import ExchangeSubmit as ABCSubmit
 
 from graders.exchange import protocol
-from graders.exchange.archive import ArchiveError, extract_archive, pack_directory
+from graders.exchange.archive import ArchiveError, extract_archive
 from graders.exchange.base import Exchange
 
 
@@ -132,10 +132,7 @@ class ExchangeSubmit(Exchange, ABCSubmit):
 
     def copy_files(self) -> None:
         course_id, assignment_id = self.coursedir.course_id, self.coursedir.assignment_id
-        try:
-            data = pack_directory(Path(self.src_path), self.limits)
-        except ArchiveError as exc:
-            self.fail_archive(exc)
+        data = self.pack_src()
         path = protocol.path("submissions", course=course_id, assignment=assignment_id)
         result = self.api("POST", path, data=data).json()
         late = " (nộp muộn / late)" if result.get("late") else ""

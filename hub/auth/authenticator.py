@@ -15,6 +15,7 @@ failures, its password-strength checks. What we change:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -84,36 +85,25 @@ def check_password(password: str, stored: bytes | None) -> bool:
     return matches
 
 
+def _fixed(value: Any) -> Callable[[Any], Any]:
+    """A traitlets default method that gives `value`: `_default_x = default("x")(_fixed(value))`."""
+    return lambda _authenticator: value
+
+
 class TruongSoAuthenticator(NativeAuthenticator):
     directory_url = Unicode(
         help="SQLAlchemy URL of the Trường Số directory database (people, classes, password hashes).",
     ).tag(config=True)
 
-    @default("manage_groups")
-    def _default_manage_groups(self) -> bool:
-        return True
-
-    @default("manage_roles")
-    def _default_manage_roles(self) -> bool:
-        return True
-
-    @default("allow_all")
-    def _default_allow_all(self) -> bool:
-        # Anyone with a login record in the directory may log in; there is no sign-up to guard against.
-        return True
-
-    @default("enable_signup")
-    def _default_enable_signup(self) -> bool:
-        return False
-
-    @default("username_pattern")
-    def _default_username_pattern(self) -> str:
-        return USERNAME_PATTERN
-
-    @default("db")
-    def _no_shared_db(self) -> None:
-        # nativeauthenticator methods that would touch JupyterHub's session are all overridden here.
-        return None
+    # Inherited settings, with our defaults (a config file may still set them).
+    _default_manage_groups = default("manage_groups")(_fixed(True))
+    _default_manage_roles = default("manage_roles")(_fixed(True))
+    # Anyone with a login record in the directory may log in; there is no sign-up to guard against.
+    _default_allow_all = default("allow_all")(_fixed(True))
+    _default_enable_signup = default("enable_signup")(_fixed(False))
+    _default_username_pattern = default("username_pattern")(_fixed(USERNAME_PATTERN))
+    # nativeauthenticator methods that would touch JupyterHub's session are all overridden here.
+    _no_shared_db = default("db")(_fixed(None))
 
     refresh_pre_spawn = Bool(True, help="Re-read classes and roles before every spawn.").tag(config=True)
 

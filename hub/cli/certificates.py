@@ -7,22 +7,17 @@ import getpass
 from pathlib import Path
 
 from graders.text import UserError
-from hub.cli.common import add_data_dir, existing_data_dir, load_settings
+from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    parser = verbs.add_parser("certificates", help="giấy chứng nhận / completion certificates")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
-    sub.required = True
+    sub = add_verb(verbs, "certificates", "giấy chứng nhận / completion certificates")
 
-    p = sub.add_parser("check", help="ai đã hoàn thành, ai chưa và vì sao / who completed, who not and why")
-    add_data_dir(p)
+    p = add_action(sub, "check", "ai đã hoàn thành, ai chưa và vì sao / who completed, who not and why", run_check)
     p.add_argument("course", help="mã khoá học / course id")
     p.add_argument("--class", dest="class_name", help="chỉ một lớp / one class only")
-    p.set_defaults(run=run_check)
 
-    p = sub.add_parser("issue", help="cấp giấy chứng nhận / issue certificates")
-    add_data_dir(p)
+    p = add_action(sub, "issue", "cấp giấy chứng nhận / issue certificates", run_issue)
     p.add_argument("course", help="mã khoá học / course id")
     p.add_argument("--class", dest="class_name", help="chỉ một lớp / one class only")
     p.add_argument("--decision", help='số quyết định, vd. "Số 706/QĐ-TBDCB" / decision number')
@@ -34,25 +29,18 @@ def register(verbs: argparse._SubParsersAction) -> None:
         metavar="USERNAME",
         help="cấp lại cho người đã bị thu hồi / issue again to a learner whose certificate was revoked",
     )
-    p.set_defaults(run=run_issue)
 
-    p = sub.add_parser("revoke", help="thu hồi / revoke a certificate")
-    add_data_dir(p)
+    p = add_action(sub, "revoke", "thu hồi / revoke a certificate", run_revoke)
     p.add_argument("serial", help="số hiệu, vd. TS-2026-000001 / serial")
     p.add_argument("--reason", required=True, help="lý do / reason")
-    p.set_defaults(run=run_revoke)
 
-    p = sub.add_parser("show", help="xem một giấy chứng nhận / show one certificate")
-    add_data_dir(p)
+    p = add_action(sub, "show", "xem một giấy chứng nhận / show one certificate", run_show)
     p.add_argument("serial", help="số hiệu hoặc địa chỉ kiểm tra / serial or verification URL")
-    p.set_defaults(run=run_show)
 
-    p = sub.add_parser("export", help="xuất sổ cấp (CSV, XLSX) / export the registry")
-    add_data_dir(p)
+    p = add_action(sub, "export", "xuất sổ cấp (CSV, XLSX) / export the registry", run_export)
     p.add_argument("--year", type=int, help="năm / year")
     p.add_argument("--course", help="mã khoá học / course id")
     p.add_argument("--output-dir", type=Path, default=Path("."), help="thư mục ghi / output folder (default .)")
-    p.set_defaults(run=run_export)
 
 
 def _context(args: argparse.Namespace):

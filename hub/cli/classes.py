@@ -5,28 +5,22 @@ from __future__ import annotations
 import argparse
 
 from graders.text import UserError
-from hub.cli.common import add_data_dir, existing_data_dir, load_settings, open_directory
+from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory
 from hub.directory.models import Enrolment, Funding, SchoolClass
 from hub.roster.validate import CLASS_CODE_RE, normalize_class_code
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    classes = verbs.add_parser("classes", help="lớp học / classes")
-    sub = classes.add_subparsers(dest="action", metavar="ACTION", parser_class=type(classes))
-    sub.required = True
+    sub = add_verb(verbs, "classes", "lớp học / classes")
 
-    p = sub.add_parser("add", help="tạo lớp / create a class")
-    add_data_dir(p)
+    p = add_action(sub, "add", "tạo lớp / create a class", run_add)
     p.add_argument("name", help="mã lớp, vd. PTDL-K01-2026 / class code")
     p.add_argument("--title", default="", help="tên lớp / class title")
     p.add_argument("--course", help="mã khoá học, vd. phan-tich-du-lieu / course id")
     p.add_argument("--year", type=int, help="năm / year")
     p.add_argument("--funding", choices=[f.value for f in Funding], help="nguồn kinh phí / funding source")
-    p.set_defaults(run=run_add)
 
-    p = sub.add_parser("list", help="liệt kê lớp / list classes")
-    add_data_dir(p)
-    p.set_defaults(run=run_list)
+    add_action(sub, "list", "liệt kê lớp / list classes", run_list)
 
 
 def run_add(args: argparse.Namespace) -> int:

@@ -1,15 +1,41 @@
-"""Pieces the verbs share: the data-directory option and opening the directory database."""
+"""Pieces the verbs share: verbs with actions, the data-directory option and opening the directory database."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from graders.text import UserError
 from hub.directory.db import Directory, DirectoryError
 from hub.settings import HubSettings, SettingsError, SettingsWarning
+
+
+def add_verb(verbs: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+    """Add the verb `truongso NAME ACTION …`, an action required; returns where its actions go (`add_action`)."""
+    parser = verbs.add_parser(name, help=help)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    actions.required = True
+    return actions
+
+
+def add_action(
+    actions: argparse._SubParsersAction,
+    name: str,
+    help: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    data_dir: bool = True,
+) -> argparse.ArgumentParser:
+    """Add one action of a verb, which `run`s; with the `--data-dir` option unless `data_dir=False`.
+    Returns its parser, for the action's own arguments."""
+    parser = actions.add_parser(name, help=help)
+    if data_dir:
+        add_data_dir(parser)
+    parser.set_defaults(run=run)
+    return parser
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 
 from graders.text import UserError
+from hub.cli.common import add_action, add_verb
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    images = verbs.add_parser("images", help="image Docker / Docker images")
-    sub = images.add_subparsers(dest="action", metavar="ACTION", parser_class=type(images))
-    sub.required = True
-    p = sub.add_parser("build", help="xây dựng image (không cần registry) / build the images (no registry needed)")
+    sub = add_verb(verbs, "images", "image Docker / Docker images")
+    p = add_action(
+        sub,
+        "build",
+        "xây dựng image (không cần registry) / build the images (no registry needed)",
+        run_build,
+        data_dir=False,
+    )
     p.add_argument("--base", help="image nền có sẵn / an existing local base image (default: made with debootstrap)")
     p.add_argument("--only", choices=["workspace", "grader"], help="chỉ một image / only this image")
-    p.set_defaults(run=run_build)
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -72,31 +72,39 @@ def _ignore(*_args: object) -> None:
 
 
 @contextmanager
+def _display(label: str, console: Console | None, *columns: Any) -> Iterator[Callable[..., None] | None]:
+    """What both displays share: on `console` (by default `terminal_console()`) a spinner, `label`, then
+    `columns`; yields `update(**fields)` for its one task, or None when there is no terminal to draw on."""
+    console = terminal_console() if console is None else _usable(console)
+    if console is None:
+        yield None
+        return
+    progress = _progress(console, SpinnerColumn(), TextColumn("{task.description}"), *columns)
+    task = progress.add_task(label, total=None)
+
+    def update(**fields: Any) -> None:
+        progress.update(task, **fields)
+
+    with progress:
+        yield update
+
+
+@contextmanager
 def progress_bar(label: str, *, console: Console | None = None) -> Iterator[ProgressCallback]:
     """Yield a `progress(done, total)` callback that moves a bar labelled `label` ("việt / english").
 
     Until the first call the bar pulses (total unknown). `console`: where to draw; by default
     `terminal_console()`. A console that is not a terminal draws nothing.
     """
-    console = terminal_console() if console is None else _usable(console)
-    if console is None:
-        yield _ignore
-        return
-    progress = _progress(
-        console,
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    task = progress.add_task(label, total=None)
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with _display(label, console, *columns) as show:
+        if show is None:
+            yield _ignore
+            return
 
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
+        def update(done: int, total: int) -> None:
+            show(completed=done, total=total)
 
-    with progress:
         yield update
 
 
@@ -104,22 +112,12 @@ def progress_bar(label: str, *, console: Console | None = None) -> Iterator[Prog
 def step_status(label: str, *, console: Console | None = None) -> Iterator[StepCallback]:
     """Yield an `on_step(name, done, total)` callback for work of a few long steps (no fake percentages):
     a spinner, `label: name`, `bước / step done/total` and the time taken so far."""
-    console = terminal_console() if console is None else _usable(console)
-    if console is None:
-        yield _ignore
-        return
-    progress = _progress(
-        console,
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("bước / step"),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    task = progress.add_task(label, total=None)
+    with _display(label, console, TextColumn("bước / step"), MofNCompleteColumn(), TimeElapsedColumn()) as show:
+        if show is None:
+            yield _ignore
+            return
 
-    def update(name: str, done: int, total: int) -> None:
-        progress.update(task, description=f"{label}: {name}" if name else label, completed=done, total=total)
+        def update(name: str, done: int, total: int) -> None:
+            show(description=f"{label}: {name}" if name else label, completed=done, total=total)
 
-    with progress:
         yield update

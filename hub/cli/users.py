@@ -7,34 +7,26 @@ import time
 from pathlib import Path
 
 from graders.text import UserError
-from hub.cli.common import add_data_dir, existing_data_dir, load_settings, open_directory
+from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory
 from hub.directory import accounts
 from hub.directory.models import Enrolment, Person
 from hub.roster.importer import ImportReport, import_roster
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    users = verbs.add_parser("users", help="tài khoản / accounts")
-    sub = users.add_subparsers(dest="action", metavar="ACTION", parser_class=type(users))
-    sub.required = True
+    sub = add_verb(verbs, "users", "tài khoản / accounts")
 
-    p = sub.add_parser("import", help="nhập danh sách học viên từ CSV/XLSX / enrol from a CSV or XLSX file")
-    add_data_dir(p)
+    p = add_action(sub, "import", "nhập danh sách học viên từ CSV/XLSX / enrol from a CSV or XLSX file", run_import)
     p.add_argument("file", type=Path, help="tệp .csv hoặc .xlsx / a .csv or .xlsx file")
     p.add_argument("--class", dest="class_name", help="mã lớp cho mọi dòng / class for every row")
     p.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không ghi / check only, write nothing")
     p.add_argument("--encoding", help="bảng mã của tệp CSV (mặc định: tự nhận) / CSV encoding (default: detect)")
-    p.set_defaults(run=run_import)
 
-    p = sub.add_parser("list", help="liệt kê tài khoản / list accounts")
-    add_data_dir(p)
+    p = add_action(sub, "list", "liệt kê tài khoản / list accounts", run_list)
     p.add_argument("--class", dest="class_name", help="chỉ lớp này / only this class")
-    p.set_defaults(run=run_list)
 
-    p = sub.add_parser("reset-password", help="đặt lại mật khẩu / reset a password")
-    add_data_dir(p)
+    p = add_action(sub, "reset-password", "đặt lại mật khẩu / reset a password", run_reset)
     p.add_argument("username")
-    p.set_defaults(run=run_reset)
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -92,7 +92,11 @@ class ServiceHandler(BilingualErrors):
 
 
 class NotFoundHandler(ServiceHandler):
-    """Every path no handler takes."""
+    """Every path no handler takes (service_application mixes it into the service's own base handler, so the
+    answer has the service's page, JSON shape and log line; a path's secrets stay out of the log)."""
+
+    def get_current_user(self) -> None:
+        return None  # an unknown path asks the hub nothing
 
     def prepare(self) -> None:
         raise BilingualError("không có trang này", "no such page", 404)
@@ -112,10 +116,12 @@ def service_application(
     templates: Path | None = None,
     extra: Sequence[tuple[str, type[web.RequestHandler]]] = (),
     template_globals: Mapping[str, Any] | None = None,
+    base_handler: type[ServiceHandler] = ServiceHandler,
     **settings: Any,
 ) -> web.Application:
     """The tornado application of a service: `handlers` (paths under `prefix`, e.g. its `default_handlers`)
-    and `extra` ones (JupyterHub's OAuth callback), every handler reaching `service` as `self.app`."""
+    and `extra` ones (JupyterHub's OAuth callback), every handler reaching `service` as `self.app`; unknown
+    paths get a 404 from `base_handler` (the service's own base: its error page, its log line)."""
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     routes = [(prefix + path, handler) for path, handler in (*handlers, *extra)]
     jinja2 = None
@@ -128,7 +134,8 @@ def service_application(
         jinja2=jinja2,
         cookie_secret=secrets.token_bytes(32),  # only signs the OAuth state cookie of a login in progress
         xsrf_cookies=True,
-        default_handler_class=NotFoundHandler,
+        default_handler_class=type(f"{base_handler.__name__}NotFound", (NotFoundHandler, base_handler), {})
+        if base_handler is not ServiceHandler else NotFoundHandler,
         log_function=log_request,
         **settings,
     )

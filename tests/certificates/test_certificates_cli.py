@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import CLASS, DECISION, World
+from support.certificates_world import CLASS, DECISION, World
 from support.hub import truongso
 
 from graders.certificates.store import open_store

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-from conftest import World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from support.certificates_world import ISSUED_AT, World, credential_of
 
 from graders.certificates.credential import (
     CredentialError,
@@ -24,9 +24,9 @@ from graders.certificates.credential import (
     status_bit,
     verify,
 )
-from graders.certificates.documents import Award, credential_for
+from graders.certificates.documents import Award
 
-NOW = datetime(2026, 6, 5, 3, 0, tzinfo=UTC)
+NOW = ISSUED_AT
 
 
 @pytest.fixture
@@ -37,19 +37,7 @@ def key() -> Ed25519PrivateKey:
 @pytest.fixture
 def signed(world: World, key: Ed25519PrivateKey) -> dict:
     award = Award("an", "Nguyễn Văn An", "Sở TT&TT Hà Nội", "KNS-K01-2026", date(2026, 5, 30))
-    doc = credential_for(
-        world.settings,
-        world.course,
-        award,
-        serial="TS-2026-000007",
-        seq=7,
-        year=2026,
-        issued_at=NOW,
-        issued_on=date(2026, 6, 5),
-        decision="Số 706/QĐ-TBDCB",
-        code="7K3MQ9XHPD2A",
-    )
-    return sign(doc, key, NOW)
+    return sign(credential_of(world, award, seq=7), key, NOW)
 
 
 def test_valid_credential_verifies_and_has_the_open_badges_shape(signed: dict, key: Ed25519PrivateKey) -> None:

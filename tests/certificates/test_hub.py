@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import DECISION, need_tool
-from factories import Sub, all_passed, make_gradebook
+from support.certificates_world import DECISION, need_tool
+from support.gradebooks import Sub, all_passed, make_gradebook
 from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub, truongso
 
 from graders.curriculum import Course

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CLASS, DECISION, OTHER_CLASS, World, build_world, need_tool, submissions
+from support.certificates_world import CLASS, DECISION, OTHER_CLASS, World, build_world, need_tool, submissions
 from support.hub import TRUONGSO
 
 from graders.certificates.credential import ensure_signing_key, verify
@@ -145,7 +145,7 @@ def _concurrent_issue(world: World, n: int = 2) -> list[subprocess.CompletedProc
 
 
 def _many_learners(data_dir: Path, course, count: int, db_url: str | None = None) -> World:
-    from factories import add_people, all_passed, make_gradebook
+    from support.gradebooks import add_people, all_passed, make_gradebook
 
     world = build_world(data_dir, course, db_url=db_url, toml="batch_size = 4\nrender_workers = 1\n")
     people = [(f"hv{i:04d}", f"Học Viên Số {i}", "Đơn vị thử") for i in range(count)]

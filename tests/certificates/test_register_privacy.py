@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import CLASS, DECISION, LEARNERS, OTHER_LEARNERS, Served, World, serve
+from support.certificates_world import CLASS, DECISION, LEARNERS, OTHER_LEARNERS, Served, World, serve
 
 from graders.certificates.codes import ALPHABET, LENGTH, codes_match, format_code, normalize_code, parse_reference
 from graders.certificates.issue import Learner, issue

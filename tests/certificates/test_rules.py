@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import CLASS, LEARNERS, World
+from support.certificates_world import CLASS, LEARNERS, World
 
 from graders.certificates.issue import make_plan
 from graders.certificates.rules import AssignmentResult, evaluate, read_results

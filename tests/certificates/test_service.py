@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import CLASS, DECISION, Served, World
+from support.certificates_world import CLASS, DECISION, Served, World
 
 from graders.certificates.issue import issue
 from graders.certificates.store import open_store
@@ -113,7 +113,7 @@ def test_huge_body_is_refused_before_it_is_read(served: Served) -> None:
 
 
 def test_html_in_fields_is_escaped(world: World, served: Served) -> None:
-    from factories import add_people, all_passed, make_gradebook
+    from support.gradebooks import add_people, all_passed, make_gradebook
 
     add_people(world.db_url, CLASS, world.course.id, [("xss", '<script>alert("x")</script>', "<b>Đơn vị</b>")])
     gradebook = world.data_dir / "courses" / world.course.id / "gradebook.db"

@@ -6,8 +6,8 @@ import re
 
 import nbformat
 import pytest
-from conftest import STUDENTS, CourseRun, _typical_path
-from nbgrader_run import autograded, failure_excerpt
+from support.courses_run import STUDENTS, CourseRun, typical_path
+from support.nbgrader_run import autograded, failure_excerpt
 
 from graders.curriculum import default_courses_root, load_courses
 
@@ -75,7 +75,7 @@ def test_typical_submission_is_the_student_version_answered(
     run = _run(graded, course_id)
     a = run.course.assignment(assignment)
     for name in a.notebooks:
-        path = _typical_path(run.course, assignment, name)
+        path = typical_path(run.course, assignment, name)
         assert path.is_file(), f"missing typical-mistakes submission {path}"
         typical = nbformat.read(path, as_version=4)
         release = nbformat.read(run.root / "release" / assignment / name, as_version=4)
@@ -109,7 +109,7 @@ def test_refresh_tool_is_a_no_op_on_current_submissions(
     run = _run(graded, course_id)
     tool = _refresh_tool()
     for name in run.course.assignment(assignment).notebooks:
-        typical = nbformat.read(_typical_path(run.course, assignment, name), as_version=4)
+        typical = nbformat.read(typical_path(run.course, assignment, name), as_version=4)
         release = nbformat.read(run.root / "release" / assignment / name, as_version=4)
         fresh, stubs = tool.refresh_notebook(release, typical)
         assert not stubs

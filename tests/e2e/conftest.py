@@ -53,13 +53,8 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def docker_demo_hub(tmp_path_factory, docker_client, docker_prefix: str, workspace_image: str) -> Iterator[object]:
     """A demo hub with real learner containers, for the browser tests."""
-    from support.hub import ADMIN_PASSWORD, start_hub
+    from support.hub import running_demo_hub
 
-    data_dir = tmp_path_factory.mktemp("e2e-docker") / "data"
-    data_dir.mkdir()
-    (data_dir / "truongso.toml").write_text(
-        f'docker_prefix = "{docker_prefix}-e2e"\nworkspace_image = "{workspace_image}"\n', encoding="utf-8"
-    )
-    hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    toml = f'docker_prefix = "{docker_prefix}-e2e"\nworkspace_image = "{workspace_image}"\n'
+    with running_demo_hub(tmp_path_factory.mktemp("e2e-docker") / "data", "docker", toml) as hub:
+        yield hub

@@ -10,7 +10,6 @@ storage) is the service's own code.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import re
@@ -18,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,8 @@ import pytest
 import requests
 from nbgrader.api import Gradebook
 from support.browser import browser_login
-from support.hub import Hub, HubSession, free_port
+from support.hub import Hub, exchange_token, exchange_url
+from support.hub_stubs import serve
 
 from graders.coursedir import ensure_course_dir
 from graders.curriculum import load_course
@@ -48,21 +47,6 @@ SUBMITTED = {"hocvien1": ("2026-12-20T16:59", 0), "hocvien2": ("2026-12-20T17:01
 FULL_NAMES = {"hocvien1": "Nguyễn Văn An", "hocvien2": "Lê Thị Bích Ngọc", "hocvien3": "Phạm Đức Thắng"}
 
 
-def token_for(hub: Hub, username: str) -> str:
-    session = HubSession(hub.url)
-    assert session.login(username, hub.accounts[username]).status_code == 200
-    response = session.api(
-        "POST", f"/users/{username}/tokens", json={"scopes": ["access:services!service=exchange"], "expires_in": 3600}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["token"]
-
-
-def real_exchange(hub: Hub) -> str:
-    settings = hub.settings()
-    return f"http://{settings['hub_ip']}:{settings['service_ports']['exchange']}/services/exchange/"
-
-
 def api(base: str, token: str, method: str, path: str, **kwargs) -> requests.Response:
     return requests.request(method, base + "api/" + path, headers={"Authorization": f"token {token}"}, timeout=60,
                             **kwargs)  # fmt: skip
@@ -80,7 +64,7 @@ def submission_archive() -> bytes:
 
 def nbgrader(cwd: Path, token: str, hub: Hub, *args: str) -> str:
     env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "HOME": str(cwd),
-           "TRUONGSO_EXCHANGE_URL": real_exchange(hub), "JUPYTERHUB_API_TOKEN": token}  # fmt: skip
+           "TRUONGSO_EXCHANGE_URL": exchange_url(hub), "JUPYTERHUB_API_TOKEN": token}  # fmt: skip
     done = subprocess.run([f"{VENV_BIN}/nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=900)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -101,22 +85,8 @@ def clocked_exchange(demo_hub: Hub) -> Iterator[tuple[str, object]]:
     service_token = (demo_hub.data_dir / "secrets" / "truongso_api_token").read_text().strip()
     app = ExchangeApp(HubSettings.from_run_file(demo_hub.data_dir), api_url, service_token)
     app.hub_auth.access_scopes = {"access:services!service=exchange"}  # what the service itself requires
-    port, ready, loop = free_port(), threading.Event(), asyncio.new_event_loop()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        server = HTTPServer(app.web_app("/services/exchange/"))
-        server.listen(port, "127.0.0.1")
-        ready.set()
-        loop.run_forever()
-        server.stop()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield f"http://127.0.0.1:{port}/services/exchange/", app
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(30)
+    with serve(lambda: HTTPServer(app.web_app("/services/exchange/"))) as port:
+        yield f"http://127.0.0.1:{port}/services/exchange/", app
     app.directory.dispose()
 
 
@@ -151,8 +121,8 @@ def test_deadline_typed_at_17_is_stored_as_10_utc_and_shown_as_17(demo_hub: Hub,
             (COURSE, ASSIGNMENT),
         ).fetchone()
     assert stored == ("2026-12-20 10:00:00.000000",)  # UTC in the database
-    learner_token = token_for(demo_hub, "hocvien1")
-    listed = api(real_exchange(demo_hub), learner_token, "GET", f"courses/{COURSE}/assignments").json()
+    learner_token = exchange_token(demo_hub, "hocvien1")
+    listed = api(exchange_url(demo_hub), learner_token, "GET", f"courses/{COURSE}/assignments").json()
     assert next(a for a in listed if a["assignment_id"] == ASSIGNMENT)["due"] == "2026-12-20T10:00:00+00:00"
 
     instructor = portal_page(browser, demo_hub, "giangvien", f"courses/{COURSE}")
@@ -166,12 +136,12 @@ def test_deadline_typed_at_17_is_stored_as_10_utc_and_shown_as_17(demo_hub: Hub,
 
 
 def test_api_deadline_without_a_zone_is_refused(demo_hub: Hub, deadline_typed) -> None:
-    token = token_for(demo_hub, "giangvien")
+    token = exchange_token(demo_hub, "giangvien")
     path = f"courses/{COURSE}/assignments/{ASSIGNMENT}/deadlines/DEMO"
-    refused = api(real_exchange(demo_hub), token, "PUT", path, json={"due": "2026-12-20T17:00"})
+    refused = api(exchange_url(demo_hub), token, "PUT", path, json={"due": "2026-12-20T17:00"})
     assert refused.status_code == 400
     assert "no time zone" in refused.json()["en"] and "múi giờ" in refused.json()["vi"]
-    moved = api(real_exchange(demo_hub), token, "PUT", path, json={"due": "2026-12-20T17:00:00+07:00"})
+    moved = api(exchange_url(demo_hub), token, "PUT", path, json={"due": "2026-12-20T17:00:00+07:00"})
     assert moved.status_code == 200
     assert datetime.fromisoformat(moved.json()["due"]) == DUE_UTC.replace(tzinfo=UTC)  # the same moment
 
@@ -182,7 +152,7 @@ def submitted(demo_hub: Hub, deadline_typed, clocked_exchange) -> dict[str, dict
     results = {}
     for learner, (minute, _) in SUBMITTED.items():
         app.store.clock = lambda minute=minute: school_wall_time(minute)
-        response = api(url, token_for(demo_hub, learner), "POST",
+        response = api(url, exchange_token(demo_hub, learner), "POST",
                        f"courses/{COURSE}/assignments/{ASSIGNMENT}/submissions", data=submission_archive())  # fmt: skip
         assert response.status_code == 201, response.text
         results[learner] = response.json()
@@ -193,7 +163,7 @@ def test_exchange_16_59_is_on_time_17_01_is_late(demo_hub: Hub, submitted: dict[
     assert {k: v["seconds_late"] for k, v in submitted.items()} == {k: late for k, (_, late) in SUBMITTED.items()}
     assert [submitted[k]["late"] for k in SUBMITTED] == [False, True, True]
     # what the real service tells the instructor, read back from the database
-    records = api(real_exchange(demo_hub), token_for(demo_hub, "giangvien"), "GET",
+    records = api(exchange_url(demo_hub), exchange_token(demo_hub, "giangvien"), "GET",
                   f"courses/{COURSE}/assignments/{ASSIGNMENT}/submissions", params={"latest": "1"}).json()  # fmt: skip
     assert {r["student"]: (r["seconds_late"], r["due"]) for r in records} == {
         k: (late, "2026-12-20T10:00:00+00:00") for k, (_, late) in SUBMITTED.items()
@@ -224,7 +194,7 @@ def test_gradebook_lateness_and_late_penalty_after_collect(
 ) -> None:
     course = load_course(REPO / "courses" / COURSE)
     course_dir = ensure_course_dir(tmp_path_factory.mktemp("deadline") / "course", course)
-    instructor = token_for(demo_hub, "giangvien")
+    instructor = exchange_token(demo_hub, "giangvien")
     nbgrader(course_dir, instructor, demo_hub, "generate_assignment", ASSIGNMENT, "--force")
     nbgrader(course_dir, instructor, demo_hub, "collect", ASSIGNMENT)
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE) as gb:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub
+from support.hub import ADMIN_PASSWORD, Hub, HubSession, running_demo_hub
 
 COURSE, ASSIGNMENT, CLASS = "phan-tich-du-lieu", "01-python-co-ban", "DEMO"  # released by --demo
 PORTAL, CERTS = "/services/portal/", "/services/certificates/"
@@ -32,12 +32,8 @@ PORTAL, CERTS = "/services/portal/", "/services/certificates/"
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     data_dir = tmp_path_factory.mktemp("hardening") / "data"
-    data_dir.mkdir()
-    (data_dir / "truongso.toml").write_text("login_max_failures = 0\n", encoding="utf-8")
-    env = {"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    hub = start_hub(data_dir, "--demo", "--spawner", "local", env=env, timeout=600)  # slow on a busy machine
-    yield hub
-    hub.stop()
+    with running_demo_hub(data_dir, toml="login_max_failures = 0\n", timeout=600) as hub:  # slow on a busy machine
+        yield hub
 
 
 # ------------------------------------------------------------------ XSRF planted by a same-origin page

@@ -30,7 +30,7 @@ def _load(name: str, path: Path) -> ModuleType:
 
 
 # The curriculum tests' helpers for driving real nbgrader (kept free of pytest there).
-nbgrader_run = _load("grading_nbgrader_run", REPO / "tests" / "courses" / "nbgrader_run.py")
+nbgrader_run = _load("grading_nbgrader_run", REPO / "tests" / "support" / "nbgrader_run.py")
 
 
 def make_course(workdir: Path, course_id: str, assignment: str = "*", extra_config: str = "") -> Path:

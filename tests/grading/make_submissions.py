@@ -24,9 +24,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests" / "courses"))
+sys.path.insert(0, str(REPO / "tests"))
 
-from nbgrader_run import prepare_course_dir, run_nbgrader, solution_submission  # noqa: E402
+from support.nbgrader_run import prepare_course_dir, run_nbgrader, solution_submission  # noqa: E402
 
 COURSE, ASSIGNMENT, NOTEBOOK = "phan-tich-du-lieu", "01-python-co-ban", "python-co-ban"
 OUT = HERE / "submissions"

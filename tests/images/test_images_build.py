@@ -14,12 +14,14 @@ import docker.errors
 import pytest
 
 from images import build as build_mod
+from images import lock as lock_mod
 from images.base import RECIPE_LABEL, host_mirror, recipe_digest, split_tag
 from images.build import IMAGES_DIR, ImageBuildError, build_images, ensure_base, image_version
-from images.lock import read_in, render_lock
-from images.wheels import WheelCache, default_cache_dir, parse_lock
+from images.lock import SHARED_PINS, read_pins, render_lock
+from images.wheels import WheelError, default_cache_dir, parse_lock, parse_lock_text
 
 REPO = Path(__file__).resolve().parents[2]
+WHEELS = default_cache_dir() / "wheels"  # what the build downloaded (see the `built` fixture)
 
 
 def test_build_succeeds(built) -> None:
@@ -170,7 +172,7 @@ def test_split_tag() -> None:
 
 def test_locks_pin_the_host_versions() -> None:
     """Every locked package has the host venv's version, except the documented deviations."""
-    _reqs, deviations = read_in(IMAGES_DIR / "pins.txt")
+    deviations = read_pins(SHARED_PINS)
     for name in ("workspace", "grader"):
         pins = parse_lock(IMAGES_DIR / name / "requirements.txt")
         assert all(len(p.hashes) >= 1 for p in pins)
@@ -191,9 +193,33 @@ def test_locks_pin_the_host_versions() -> None:
         assert locked["workspace"][pkg] == locked["grader"][pkg] == md.version(pkg), pkg
 
 
+# Offline, from the wheels the build downloaded (tests talk to no index): `built` fills the cache.
 def test_locks_are_up_to_date(built) -> None:
-    """The committed locks are what `python -m images.lock` makes now (wheels are cached: offline)."""
-    cache = WheelCache(default_cache_dir() / "wheels")
+    """The committed locks have the versions `python -m images.lock` (uv pip compile) locks now, and the
+    wheels the build installs are among the hashes they allow."""
     for name in ("workspace", "grader"):
-        committed = (IMAGES_DIR / name / "requirements.txt").read_text(encoding="utf-8")
-        assert render_lock(name, cache) == committed, f"run: python -m images.lock --only {name}"
+        committed = {p.key: p for p in parse_lock(IMAGES_DIR / name / "requirements.txt")}
+        fresh = {p.key: p for p in parse_lock_text(render_lock(name, WHEELS), name)}
+        hint = f"run: python -m images.lock --only {name}"
+        assert {k: p.version for k, p in fresh.items()} == {k: p.version for k, p in committed.items()}, hint
+        assert all(p.hashes <= committed[k].hashes for k, p in fresh.items()), hint
+
+
+def test_lock_refuses_what_the_host_venv_lacks(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package of the closure that no file pins would get the index's newest release: refused."""
+    host = tmp_path / "constraints.txt"
+    host.write_text("".join(ln for ln in (REPO / "constraints.txt").open() if not ln.startswith("six==")))
+    monkeypatch.setattr(lock_mod, "HOST_CONSTRAINTS", host)
+    with pytest.raises(WheelError, match=r"grader: six not in the host venv"):
+        render_lock("grader", WHEELS)
+
+
+def test_pins_replace_the_host_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What uv is given: a pins.txt version instead of the host's, a requirements.in pin instead of both."""
+    pins = tmp_path / "pins.txt"
+    pins.write_text("soupsieve==2.8  # older than the host's\nsetuptools==65.5.0\n")
+    monkeypatch.setattr(lock_mod, "SHARED_PINS", pins)
+    sources, pinned = lock_mod.image_constraints("grader")
+    assert sources["images/pins.txt"]["soupsieve"] == "soupsieve==2.8"
+    assert "soupsieve" not in sources["constraints.txt"] and "pandas" in sources["constraints.txt"]
+    assert {"soupsieve", "setuptools", "pandas"} <= pinned

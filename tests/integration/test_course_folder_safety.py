@@ -15,11 +15,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub, truongso
+from support.hub import ADMIN_PASSWORD, Hub, HubSession, running_demo_hub, truongso, wait_for_job
 
 COURSE = "phan-tich-du-lieu"
 ASSIGNMENT = "01-python-co-ban"  # generated and released by demo mode
@@ -43,13 +42,10 @@ PLANTED = [  # (path in the course folder, how it would get run)
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, docker_prefix: str, grader_image: str) -> Hub:
-    data_dir = tmp_path_factory.mktemp("course-safety") / "data"
-    data_dir.mkdir()
     # the portal's sandboxes are named after the hub's Docker prefix: this session's, removed at its end
-    (data_dir / "truongso.toml").write_text(f'docker_prefix = "{docker_prefix}-cfs"\n', encoding="utf-8")
-    hub = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    toml = f'docker_prefix = "{docker_prefix}-cfs"\n'
+    with running_demo_hub(tmp_path_factory.mktemp("course-safety") / "data", toml=toml) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="module")
@@ -125,16 +121,6 @@ def grade_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def graded(root: Path, student: str) -> bool:
     return (root / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb").is_file()
-
-
-def wait_for_job(session: HubSession, url: str, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = session.http.get(url, params={"format": "json"}, timeout=30).json()
-        if job["state"] != "running":
-            return job
-        time.sleep(2)
-    raise TimeoutError(f"grading job {url} did not finish")
 
 
 def portal_grade(hub: Hub, retry: bool = True) -> dict:

@@ -8,11 +8,10 @@ server extension, the portal's forms), each with the person's own cookies and XS
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub
+from support.hub import Hub, HubSession, running_demo_hub, wait_for_job
 
 COURSE = "phan-tich-du-lieu"
 ASSIGNMENT = "02-lam-sach-du-lieu"
@@ -23,15 +22,9 @@ TYPICAL = REPO / "courses" / COURSE / "test-submissions" / ASSIGNMENT / "typical
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, docker_client, docker_prefix: str, workspace_image: str, grader_image: str):
-    data_dir = tmp_path_factory.mktemp("loop") / "data"
-    data_dir.mkdir()
-    (data_dir / "truongso.toml").write_text(
-        f'docker_prefix = "{docker_prefix}-loop"\nworkspace_image = "{workspace_image}"\nmem_limit = "1G"\n',
-        encoding="utf-8",
-    )
-    hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    toml = f'docker_prefix = "{docker_prefix}-loop"\nworkspace_image = "{workspace_image}"\nmem_limit = "1G"\n'
+    with running_demo_hub(tmp_path_factory.mktemp("loop") / "data", "docker", toml) as hub:
+        yield hub
 
 
 class Formgrader:
@@ -138,12 +131,3 @@ def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
         other = "hocvien2" if name == "hocvien1" else "hocvien1"
         assert other not in html
 
-
-def wait_for_job(session: HubSession, url: str, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = session.http.get(url, params={"format": "json"}, timeout=30).json()
-        if job["state"] != "running":
-            return job
-        time.sleep(2)
-    raise TimeoutError(f"grading job {url} did not finish")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from nbgrader.api import Gradebook
-from support.hub import Hub, HubSession, truongso
+from support.hub import Hub, HubSession, exchange_token, exchange_url, truongso
 
 from graders.coursedir import ensure_course_dir
 from graders.curriculum import load_course
@@ -31,21 +31,6 @@ ASSIGNMENT = "01-python-co-ban"
 NOTEBOOK = "python-co-ban.ipynb"
 TYPICAL = REPO / "courses" / COURSE / "test-submissions" / ASSIGNMENT / "typical" / NOTEBOOK
 VENV_BIN = str(Path(sys.executable).parent)
-
-
-def token_for(hub: Hub, username: str, password: str | None = None) -> str:
-    session = HubSession(hub.url)
-    assert session.login(username, password or hub.accounts[username]).status_code == 200
-    response = session.api(
-        "POST", f"/users/{username}/tokens", json={"scopes": ["access:services!service=exchange"], "expires_in": 3600}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["token"]
-
-
-def exchange_url(hub: Hub) -> str:
-    settings = hub.settings()
-    return f"http://{settings['hub_ip']}:{settings['service_ports']['exchange']}/services/exchange/"
 
 
 def nbgrader(cwd: Path, token: str, hub: Hub, *args: str, user: str = "", check: bool = True) -> str:
@@ -121,8 +106,8 @@ def world(demo_hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> dict:
             },
         )
         passwords[name] = new
-    tokens = {name: token_for(demo_hub, name) for name in ("giangvien", "hocvien1", "hocvien2")}
-    tokens.update({name: token_for(demo_hub, name, passwords[name]) for name in ("khoa", "trang")})
+    tokens = {name: exchange_token(demo_hub, name) for name in ("giangvien", "hocvien1", "hocvien2")}
+    tokens.update({name: exchange_token(demo_hub, name, passwords[name]) for name in ("khoa", "trang")})
     course_dir = ensure_course_dir(tmp / "course", load_course(REPO / "courses" / COURSE))
     return {
         "tmp": tmp,

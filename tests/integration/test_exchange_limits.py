@@ -19,8 +19,8 @@ import psutil
 import pytest
 import requests
 from support import hostile_archives as h
-from support.hub import ADMIN_PASSWORD, Hub, start_hub
-from test_exchange import ASSIGNMENT, COURSE, NOTEBOOK, REPO, TYPICAL, api, exchange_url, nbgrader, tar_gz, token_for
+from support.hub import Hub, exchange_token, exchange_url, running_demo_hub
+from test_exchange import ASSIGNMENT, COURSE, NOTEBOOK, REPO, TYPICAL, api, nbgrader, tar_gz
 
 from graders.coursedir import ensure_course_dir
 from graders.curriculum import load_course
@@ -36,19 +36,14 @@ SUBMISSIONS = f"courses/{COURSE}/assignments/{ASSIGNMENT}/submissions"
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    data_dir = tmp_path_factory.mktemp("limits") / "data"
-    data_dir.mkdir()
-    (data_dir / "truongso.toml").write_text(
-        f"exchange_quota_mb = {QUOTA_MB}\nexchange_attempts_per_hour = {PER_HOUR}\n", encoding="utf-8"
-    )
-    started = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield started
-    started.stop()
+    toml = f"exchange_quota_mb = {QUOTA_MB}\nexchange_attempts_per_hour = {PER_HOUR}\n"
+    with running_demo_hub(tmp_path_factory.mktemp("limits") / "data", toml=toml) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
 def tokens(hub: Hub) -> dict[str, str]:
-    return {name: token_for(hub, name) for name in ("giangvien", "hocvien1", "hocvien2", "hocvien3")}
+    return {name: exchange_token(hub, name) for name in ("giangvien", "hocvien1", "hocvien2", "hocvien3")}
 
 
 class Service:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub, truongso
+from support.hub import Hub, HubSession, running_demo_hub, truongso
 
 from graders.coursedir import course_dir
 from hub.services.portal.views import gradebook_scores
@@ -23,18 +23,13 @@ VENV_BIN = str(Path(sys.executable).parent)
 
 @pytest.fixture(scope="module")
 def pg_hub(tmp_path_factory, postgres) -> Hub:
-    data_dir = tmp_path_factory.mktemp("pg") / "data"
-    data_dir.mkdir()
     main, hub_db = postgres.database("directory"), postgres.database("hub")
     for course in ("phan-tich-du-lieu", "ky-nang-so"):
         postgres.database(f"gradebook_{course}")
     gradebooks = main.rsplit("_directory", 1)[0] + "_gradebook_{course_id}"
-    (data_dir / "truongso.toml").write_text(
-        f'db_url = "{main}"\nhub_db_url = "{hub_db}"\ngradebook_url = "{gradebooks}"\n', encoding="utf-8"
-    )
-    hub = start_hub(data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    toml = f'db_url = "{main}"\nhub_db_url = "{hub_db}"\ngradebook_url = "{gradebooks}"\n'
+    with running_demo_hub(tmp_path_factory.mktemp("pg") / "data", toml=toml) as hub:
+        yield hub
 
 
 def test_nothing_is_written_to_sqlite(pg_hub: Hub) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub
+from support.hub import Hub, HubSession, running_demo_hub
 from test_workspaces_docker import container_of, login_and_start, wait_for
 
 from hub.storage import format_size, home_disk, parse_size
@@ -40,12 +40,9 @@ def prefix(docker_prefix: str) -> str:
 
 @pytest.fixture(scope="module")
 def disk_hub(tmp_path_factory, docker_client, prefix: str, workspace_image: str) -> Iterator[Hub]:
-    data_dir = tmp_path_factory.mktemp("diskhub") / "data"
-    data_dir.mkdir()
-    (data_dir / "truongso.toml").write_text(
+    toml = (
         f'docker_prefix = "{prefix}"\nworkspace_image = "{workspace_image}"\nmem_limit = "{MEM_LIMIT}"\n'
-        f'workspace_disk_limit = "{LIMIT}"\nidle_timeout_seconds = 0\n',
-        encoding="utf-8",
+        f'workspace_disk_limit = "{LIMIT}"\nidle_timeout_seconds = 0\n'
     )
     # hocvien1 worked before limits existed: an unbounded volume with their files, made by the image's user
     docker_client.containers.run(
@@ -54,9 +51,8 @@ def disk_hub(tmp_path_factory, docker_client, prefix: str, workspace_image: str)
         volumes={f"{prefix}-home-hocvien1": {"bind": "/home/hocvien", "mode": "rw"}},
         remove=True,
     )
-    hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    with running_demo_hub(tmp_path_factory.mktemp("diskhub") / "data", "docker", toml) as hub:
+        yield hub
 
 
 def disk_of(hub: Hub, username: str):

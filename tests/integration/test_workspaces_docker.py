@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub
+from support.hub import ADMIN_PASSWORD, Hub, HubSession, running_demo_hub
 
 MEM_LIMIT_MB = 768
 PIDS_LIMIT = 128
@@ -28,18 +28,14 @@ print(int(df["ho_so"].sum()))
 
 @pytest.fixture(scope="module")
 def docker_hub(tmp_path_factory, docker_client, docker_prefix: str, workspace_image: str) -> Iterator[Hub]:
-    data_dir = tmp_path_factory.mktemp("dockerhub") / "data"
-    data_dir.mkdir()
-    (data_dir / "truongso.toml").write_text(
+    toml = (
         f'docker_prefix = "{docker_prefix}"\n'
         f'workspace_image = "{workspace_image}"\n'
         f'mem_limit = "{MEM_LIMIT_MB}M"\n'
-        f"pids_limit = {PIDS_LIMIT}\n",
-        encoding="utf-8",
+        f"pids_limit = {PIDS_LIMIT}\n"
     )
-    hub = start_hub(data_dir, "--demo", "--spawner", "docker", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield hub
-    hub.stop()
+    with running_demo_hub(tmp_path_factory.mktemp("dockerhub") / "data", "docker", toml) as hub:
+        yield hub
 
 
 def login_and_start(hub: Hub, username: str) -> HubSession:

@@ -14,14 +14,14 @@ that tests and benchmarks can check that reading a few learners does not read ev
 
 from __future__ import annotations
 
-import os
 import random
-import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from support.gradebooks import alembic_on_path
 
 COURSE_ID = "ky-nang-so"
 DUE = datetime(2026, 6, 1, 10, 0)  # naive UTC, as nbgrader stores it
@@ -120,13 +120,6 @@ SITUATIONS: dict[str, dict[str, tuple[dict[str, Mark], dict[str, float], float]]
 }
 LEARNERS = list(SITUATIONS)
 CROWD = [f"hv{i:04d}" for i in range(1000)]  # other learners of a big course (add_crowd)
-
-
-def alembic_on_path() -> None:
-    """nbgrader runs the `alembic` executable by name when it creates a gradebook."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
 def build_gradebook(url: str, situations: dict = SITUATIONS, layout: dict = LAYOUT, course_id: str = COURSE_ID) -> str:

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -147,6 +149,22 @@ def start_hub(
     return hub
 
 
+@contextmanager
+def running_demo_hub(data_dir: Path, spawner: str = "local", toml: str = "", timeout: float = 180) -> Iterator[Hub]:
+    """`truongso up --demo --spawner <spawner>` on `data_dir` with the tests' admin password and, if given,
+    `toml` as its truongso.toml; stopped when the block ends."""
+    if toml:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "truongso.toml").write_text(toml, encoding="utf-8")
+    hub = start_hub(
+        data_dir, "--demo", "--spawner", spawner, env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}, timeout=timeout
+    )
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
 class HubSession:
     """One person's browser: a cookie jar, the XSRF token, and the hub's URLs."""
 
@@ -271,3 +289,31 @@ class HubSession:
         finally:
             ws.close()
         raise TimeoutError("no idle status from the kernel")
+
+
+def wait_for_job(session: HubSession, url: str, timeout: float = 600) -> dict:
+    """Poll a portal grading job's page (as JSON) until it is no longer running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = session.http.get(url, params={"format": "json"}, timeout=30).json()
+        if job["state"] != "running":
+            return job
+        time.sleep(2)
+    raise TimeoutError(f"grading job {url} did not finish")
+
+
+def exchange_token(hub: Hub, username: str, password: str | None = None) -> str:
+    """A new API token of `username` (logged in with the demo password unless given) for the exchange."""
+    session = HubSession(hub.url)
+    assert session.login(username, password or hub.accounts[username]).status_code == 200
+    response = session.api(
+        "POST", f"/users/{username}/tokens", json={"scopes": ["access:services!service=exchange"], "expires_in": 3600}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def exchange_url(hub: Hub) -> str:
+    """The exchange service's own address (not through the proxy)."""
+    settings = hub.settings()
+    return f"http://{settings['hub_ip']}:{settings['service_ports']['exchange']}/services/exchange/"

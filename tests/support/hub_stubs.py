@@ -73,6 +73,24 @@ class FakeHub:
         return copy.deepcopy(self.users.get(name, {}))
 
 
+def add_people(hub: FakeHub, scope: str, classes: tuple[str, str, str]) -> dict[str, str]:
+    """Learners an and binh (first class), chi (second), dung (third: another course), their instructors
+    gv-mot, gv-hai, gv-kns, an admin (quantri) and a hub user in no class (khach): name -> a token of theirs
+    carrying `scope`."""
+    first, second, third = classes
+    return {
+        "an": hub.add_user("an", groups=[first], scopes=[scope]),
+        "binh": hub.add_user("binh", groups=[first], scopes=[scope]),
+        "chi": hub.add_user("chi", groups=[second], scopes=[scope]),
+        "dung": hub.add_user("dung", groups=[third], scopes=[scope]),
+        "gv-mot": hub.add_user("gv-mot", roles=["user", instructor_role(first)], scopes=[scope]),
+        "gv-hai": hub.add_user("gv-hai", roles=["user", instructor_role(second)], scopes=[scope]),
+        "gv-kns": hub.add_user("gv-kns", roles=["user", instructor_role(third)], scopes=[scope]),
+        "quantri": hub.add_user("quantri", admin=True, roles=["admin"], scopes=[scope]),
+        "khach": hub.add_user("khach", scopes=[scope]),  # a hub user in no class
+    }
+
+
 class _AnswersFromFakeHub:
     fake_hub: FakeHub
 

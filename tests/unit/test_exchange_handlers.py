@@ -30,8 +30,8 @@ from support.hub_stubs import (
     StubAccessResolver,
     StubHubAuth,
     add_class,
+    add_people,
     close_auth,
-    instructor_role,
     serve,
     stub_auth,
 )
@@ -89,19 +89,9 @@ def the_hub() -> tuple[FakeHub, dict[str, str]]:
     """Two classes of one course (one instructor each), a class of another course, an admin, a stranger, the
     course's formgrader service; every token carries the exchange's access scope unless said otherwise."""
     hub = FakeHub()
-    tokens = {
-        "an": hub.add_user("an", groups=[K01], scopes=[SCOPE]),
-        "binh": hub.add_user("binh", groups=[K01], scopes=[SCOPE]),
-        "chi": hub.add_user("chi", groups=[K02], scopes=[SCOPE]),
-        "dung": hub.add_user("dung", groups=[KNS], scopes=[SCOPE]),
-        "gv-mot": hub.add_user("gv-mot", roles=["user", instructor_role(K01)], scopes=[SCOPE]),
-        "gv-hai": hub.add_user("gv-hai", roles=["user", instructor_role(K02)], scopes=[SCOPE]),
-        "gv-kns": hub.add_user("gv-kns", roles=["user", instructor_role(KNS)], scopes=[SCOPE]),
-        "quantri": hub.add_user("quantri", admin=True, roles=["admin"], scopes=[SCOPE]),
-        "khach": hub.add_user("khach", scopes=[SCOPE]),  # a hub user in no class
-        "formgrader": hub.add_service(COURSE, scopes=[SCOPE]),  # the course's formgrader service
-        "other-service": hub.add_service("certificates", scopes=[SCOPE]),
-    }
+    tokens = add_people(hub, SCOPE, (K01, K02, KNS))
+    tokens["formgrader"] = hub.add_service(COURSE, scopes=[SCOPE])  # the course's formgrader service
+    tokens["other-service"] = hub.add_service("certificates", scopes=[SCOPE])
     tokens["an-no-scope"] = hub.token_for("an", scopes=["access:servers!user=an"])  # a token for something else
     return hub, tokens
 

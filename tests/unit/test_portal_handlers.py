@@ -26,8 +26,8 @@ from support.hub_stubs import (
     StubAccessResolver,
     StubHubOAuth,
     add_class,
+    add_people,
     close_auth,
-    instructor_role,
     serve,
     stub_auth,
 )
@@ -93,17 +93,7 @@ def page(r: requests.Response) -> requests.Response:
 
 def the_hub() -> tuple[FakeHub, dict[str, str]]:
     hub = FakeHub()
-    tokens = {
-        "an": hub.add_user("an", groups=[K01], scopes=[SCOPE]),
-        "binh": hub.add_user("binh", groups=[K01], scopes=[SCOPE]),
-        "chi": hub.add_user("chi", groups=[K02], scopes=[SCOPE]),
-        "dung": hub.add_user("dung", groups=[KNS], scopes=[SCOPE]),
-        "gv-mot": hub.add_user("gv-mot", roles=["user", instructor_role(K01)], scopes=[SCOPE]),
-        "gv-hai": hub.add_user("gv-hai", roles=["user", instructor_role(K02)], scopes=[SCOPE]),
-        "gv-kns": hub.add_user("gv-kns", roles=["user", instructor_role(KNS)], scopes=[SCOPE]),
-        "quantri": hub.add_user("quantri", admin=True, roles=["admin"], scopes=[SCOPE]),
-        "khach": hub.add_user("khach", scopes=[SCOPE]),
-    }
+    tokens = add_people(hub, SCOPE, (K01, K02, KNS))
     tokens["an-no-scope"] = hub.token_for("an", scopes=["access:services!service=exchange"])
     return hub, tokens
 

@@ -102,7 +102,7 @@ def test_an_error_inside_stops_the_display() -> None:
 
 
 def test_issue_reports_each_batch(tmp_path: Path) -> None:
-    from certificates.factories import all_passed, make_gradebook
+    from support.gradebooks import all_passed, make_gradebook
 
     from graders.certificates.config import CertificateSettings
     from graders.certificates.issue import Learner, issue

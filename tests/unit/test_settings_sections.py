@@ -171,12 +171,17 @@ def test_a_bad_time_zone_stops_a_verb_with_one_line(tmp_path: Path, capsys: pyte
 # -- the old certificates.toml ------------------------------------------------------------------------------
 
 
+def load_warned(data_dir: Path) -> tuple[HubSettings, str]:
+    """The settings, and the text of the SettingsWarning their loading must give."""
+    with pytest.warns(SettingsWarning) as caught:
+        s = HubSettings.load(data_dir, {})
+    return s, str(caught[0].message)
+
+
 def test_old_certificates_toml_is_read_with_a_deprecation_warning(tmp_path: Path) -> None:
     write(tmp_path, "port = 9000\n")
     write(tmp_path, 'school_name = "Trường Cũ"\nbatch_size = 4\ndb_url = "ignored"\n', "certificates.toml")
-    with pytest.warns(SettingsWarning) as caught:
-        s = HubSettings.load(tmp_path, {})
-    message = str(caught[0].message)
+    s, message = load_warned(tmp_path)
     assert "certificates.toml" in message and "[certificates]" in message and "truongso.toml" in message
     assert "lỗi thời" in message and "deprecated" in message  # both languages
     assert s.certificates == {"school_name": "Trường Cũ", "batch_size": 4}  # the hub's db_url is the hub's, as before
@@ -196,9 +201,7 @@ def test_old_certificates_time_zone_becomes_the_schools_unless_truongso_toml_say
 def test_truongso_toml_section_wins_over_the_old_file(tmp_path: Path) -> None:
     write(tmp_path, '[certificates]\nschool_name = "Trường Mới"\n')
     write(tmp_path, 'school_name = "Trường Cũ"\nplace = "Huế"\n', "certificates.toml")
-    with pytest.warns(SettingsWarning) as caught:
-        s = HubSettings.load(tmp_path, {})
-    message = str(caught[0].message)
+    s, message = load_warned(tmp_path)
     assert "bị bỏ qua" in message and "is ignored" in message and "wins" in message
     assert s.certificates == {"school_name": "Trường Mới"}  # nothing of the old file mixed in
 

@@ -150,6 +150,7 @@ def make_app(service: CertificateService) -> web.Application:
         service,
         service.prefix,
         h.default_handlers,
+        base_handler=h.BaseHandler,
         templates=HERE / "templates",
         extra=[("oauth_callback", HubOAuthCallbackHandler)],
         static_path=str(HERE / "static"),

@@ -81,7 +81,7 @@ class ExchangeApp:
             return dict(rows)
 
     def web_app(self, prefix: str) -> web.Application:
-        return service_application(self, prefix, h.default_handlers)
+        return service_application(self, prefix, h.default_handlers, base_handler=h.ApiHandler)
 
 
 def make_server(app: ExchangeApp, prefix: str) -> HTTPServer:

@@ -26,22 +26,24 @@ ACTION = re.compile(
     r"/formgrader/api/assignment/[^/]+(?:/[^/]+)?/"
     r"(assign|unrelease|release|collect|autograde|generate_feedback|release_feedback)$"
 )
-MESSAGES: dict[str, tuple[Text, Text]] = {  # action: (done, failed)
-    "assign": (Text("Đã tạo bản bài tập cho học viên.", "Student version created."),
-               Text("Không tạo được bản bài tập cho học viên.", "The student version could not be created.")),
-    "unrelease": (Text("Đã thu hồi bài tập.", "Assignment unreleased."),
-                  Text("Không thu hồi được bài tập.", "The assignment could not be unreleased.")),
-    "release": (Text("Đã phát bài tập cho học viên.", "Assignment released."),
-                Text("Không phát được bài tập.", "The assignment could not be released.")),
-    "collect": (Text("Đã thu bài nộp.", "Submissions collected."),
-                Text("Không thu được bài nộp.", "Submissions could not be collected.")),
-    "autograde": (Text("Đã chấm.", "Graded."),
-                  Text("Không chấm được ở đây.", "Cannot grade here.")),
-    "generate_feedback": (Text("Đã tạo phản hồi.", "Feedback generated."),
-                          Text("Không tạo được phản hồi.", "Feedback could not be generated.")),
-    "release_feedback": (Text("Đã gửi phản hồi cho học viên.", "Feedback released to the learners."),
-                         Text("Không gửi được phản hồi.", "Feedback could not be released.")),
-}  # fmt: skip
+DONE = {  # action: what its dialog says when it worked
+    "assign": Text("Đã tạo bản bài tập cho học viên.", "Student version created."),
+    "unrelease": Text("Đã thu hồi bài tập.", "Assignment unreleased."),
+    "release": Text("Đã phát bài tập cho học viên.", "Assignment released."),
+    "collect": Text("Đã thu bài nộp.", "Submissions collected."),
+    "autograde": Text("Đã chấm.", "Graded."),
+    "generate_feedback": Text("Đã tạo phản hồi.", "Feedback generated."),
+    "release_feedback": Text("Đã gửi phản hồi cho học viên.", "Feedback released to the learners."),
+}
+FAILED = {  # action: what it says when it did not
+    "assign": Text("Không tạo được bản bài tập cho học viên.", "The student version could not be created."),
+    "unrelease": Text("Không thu hồi được bài tập.", "The assignment could not be unreleased."),
+    "release": Text("Không phát được bài tập.", "The assignment could not be released."),
+    "collect": Text("Không thu được bài nộp.", "Submissions could not be collected."),
+    "autograde": Text("Không chấm được ở đây.", "Cannot grade here."),
+    "generate_feedback": Text("Không tạo được phản hồi.", "Feedback could not be generated."),
+    "release_feedback": Text("Không gửi được phản hồi.", "Feedback could not be released."),
+}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:[^\s'\"(),:]+)")
 MAX_DETAILS = 3
@@ -77,9 +79,8 @@ def _details(result: dict[str, Any], course_root: str) -> list[str]:
 
 def summarise(action: str, result: dict[str, Any], course_root: str) -> dict[str, Any]:
     """The answer the formgrader's page gets instead of nbgrader's: `success` kept, a short `log`."""
-    done, failed = MESSAGES[action]
     success = bool(result.get("success"))
-    lines = [str(done if success else failed)]
+    lines = [str((DONE if success else FAILED)[action])]
     if not success:
         lines += [f"Chi tiết / details: {line}" for line in _details(result, course_root)]
     return {"success": success, "log": "\n".join(lines)}

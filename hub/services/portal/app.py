@@ -50,6 +50,7 @@ class PortalApp:
             self,
             self.prefix,
             h.default_handlers,
+            base_handler=h.PortalHandler,
             templates=TEMPLATES,
             extra=[("oauth_callback", HubOAuthCallbackHandler)],
             template_globals={"when": lambda moment: h.views.when(moment, self.settings.timezone)},

@@ -1,6 +1,6 @@
 """Drive real nbgrader (generate_assignment, autograde) on a throw-away course directory.
 
-Shared by the curriculum tests; kept free of pytest so it can also be used from a shell.
+Shared by the curriculum and grading tests; kept free of pytest so it can also be used from a shell.
 """
 
 from __future__ import annotations
