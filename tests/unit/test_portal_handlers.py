@@ -413,3 +413,12 @@ def test_grading_is_started_and_watched_by_the_courses_instructors_only(portal: 
     for who in ("an", "gv-kns", "khach"):
         refused(portal.get(who, job_path), 404, "Không có việc chấm này", "no such grading job")
     refused(portal.get("gv-mot", "jobs/0123456789abcdef"), 404)
+
+
+@pytest.mark.parametrize("who", [None, "an"])
+@pytest.mark.parametrize("path", ["khong-co-trang-nay", "courses/", f"courses/{COURSE}/assignments/{A1}/nope"])
+def test_an_unknown_path_is_the_portals_own_404(portal: Portal, who: str | None, path: str) -> None:
+    """The portal's page and headers, both languages, whoever asks (it asks the hub nothing for it)."""
+    r = portal.get(who, path)
+    refused(r, 404, "không có trang này", "no such page")
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
