@@ -52,10 +52,13 @@ def login_in_browser(page, hub: Hub, username: str, then: str) -> None:
 def plant_xsrf(page, hub: Hub, path: str, value: str) -> None:
     """What script on any page of the origin can do (the hub serves learners' servers there): set a cookie
     for another path. Done from a page of the hub itself, by the page's own `document.cookie`."""
-    page.goto(f"{hub.url}/hub/not-a-page-{uuid.uuid4().hex[:6]}")  # any same-origin page will do
+    # any same-origin page will do; nothing of the previous page may still be arriving (a late answer of a
+    # service would set its own _xsrf cookie over the planted one: seen once on a loaded machine)
+    page.goto(f"{hub.url}/hub/not-a-page-{uuid.uuid4().hex[:6]}", wait_until="networkidle")
     page.evaluate("([path, value]) => { document.cookie = `_xsrf=${value}; path=${path}`; }", [path, value])
-    planted = [c for c in page.context.cookies(hub.url + path) if c["name"] == "_xsrf" and c["path"] == path]
-    assert [c["value"] for c in planted] == [value]
+    cookies = page.context.cookies(hub.url + path)
+    planted = [c for c in cookies if c["name"] == "_xsrf" and c["path"] == path]
+    assert [c["value"] for c in planted] == [value], cookies
 
 
 def forged_post(page, action: str, fields: dict[str, str]) -> int:
