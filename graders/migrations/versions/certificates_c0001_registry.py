@@ -1,17 +1,9 @@
-"""certificate registry: certificates, serial counters, audit log
+"""certificate registry: certificates, serial counters, audit log: the first revision of branch `certificates` (2026-12-01)."""
 
-Revision ID: c0001
-Revises:
-Create Date: 2026-12-01 09:00:00
-"""
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = 'c0001'
-down_revision = None
-branch_labels = ('certificates',)
-depends_on = None
+revision, down_revision, branch_labels, depends_on = "c0001", None, ("certificates",), None
 
 
 def upgrade() -> None:
