@@ -12,8 +12,8 @@ from pathlib import Path
 from graders.coursedir import course_dir
 from graders.exchange.archive import inspect_archive, pack_directory
 from graders.text import UserError
-from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore
-from hub.directory.db import Directory, upgrade_schema
+from hub.coursework.store import ExchangeStore
+from hub.directory.db import Directory
 from hub.settings import HubSettings
 
 DEMO_DEADLINE = timedelta(days=14)
@@ -21,8 +21,7 @@ DEMO_DEADLINE = timedelta(days=14)
 
 def ensure_demo_releases(settings: HubSettings, directory: Directory) -> list[str]:
     """Release each course's first assignment unless it already is; returns what was released now."""
-    upgrade_schema(directory.engine, SCHEMA_BRANCH)
-    store = ExchangeStore(directory, settings.data_path / "exchange" / "blobs", timezone=settings.timezone)
+    store = ExchangeStore.of_hub(directory, settings)
     released = []
     firsts = {course.id: course.assignments[0].id for course in settings.load_courses()}
     pending = [(course_id, first, course_dir(settings.data_path, course_id)) for course_id, first in firsts.items()

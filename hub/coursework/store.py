@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
@@ -18,9 +19,13 @@ from graders.text import BilingualError
 from graders.timeutil import SCHOOL_TIMEZONE, show, to_utc, utcnow
 from hub.coursework.blobs import BlobStore
 from hub.coursework.models import DEFAULT_CLASS, Deadline, Feedback, Release, Submission
-from hub.directory.db import Directory
+from hub.directory.db import Directory, upgrade_schema
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 SCHEMA_BRANCH = "exchange"  # its tables' alembic branch (graders/migrations)
+BLOBS = Path("exchange") / "blobs"  # the files, under the hub's data directory
 # nbgrader parses this back (nbgrader.utils.parse_utc); it is also what learners see.
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 
@@ -60,6 +65,13 @@ class ExchangeStore:
         # The server's clock stamps every submission; tests give another one to submit at 16:59 or 17:01.
         self.clock = clock
         self.timezone = timezone  # the school's (the hub's `timezone` setting): deadlines in messages
+
+    @classmethod
+    def of_hub(cls, directory: Directory, settings: HubSettings) -> ExchangeStore:
+        """The hub's store (exchange service, portal, demo): its tables brought up to date, whoever starts
+        first, its files under the data directory, messages in the school's time zone."""
+        upgrade_schema(directory.engine, SCHEMA_BRANCH)
+        return cls(directory, settings.data_path / BLOBS, timezone=settings.timezone)
 
     # -- releases -------------------------------------------------------------------------------
 

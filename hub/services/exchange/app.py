@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,15 +15,14 @@ from tornado.httpserver import HTTPServer
 
 from graders.exchange.archive import Limits
 from hub.coursework.access import AccessResolver
-from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore, SubmitPolicy
-from hub.directory.db import Directory, upgrade_schema
+from hub.coursework.store import ExchangeStore, SubmitPolicy
+from hub.directory.db import Directory
 from hub.directory.models import Person
 from hub.services import load_service_settings
 from hub.services.base import run_service, service_application
 from hub.services.exchange import handlers as h
 from hub.settings import HubSettings
 
-log = logging.getLogger("truongso.exchange")
 # Archive checks that may run at once: each holds up to one file's content (20 MB) and its parsed notebook,
 # and the machine has two cores. Others wait their turn; the event loop keeps answering meanwhile.
 ARCHIVE_CHECKS = 2
@@ -53,9 +51,7 @@ class ExchangeApp:
     def __init__(self, settings: HubSettings, api_url: str, api_token: str) -> None:
         self.settings = settings
         self.directory = Directory(settings.db_url)
-        upgrade_schema(self.directory.engine, SCHEMA_BRANCH)
-        blobs = settings.data_path / "exchange" / "blobs"
-        self.store = ExchangeStore(self.directory, blobs, timezone=settings.timezone)
+        self.store = ExchangeStore.of_hub(self.directory, settings)
         self.incoming_dir: Path = settings.data_path / "exchange" / "incoming"  # uploads being received
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
         self.courses = {c.id: c for c in settings.load_courses()}  # under the hub's courses_root

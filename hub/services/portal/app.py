@@ -11,8 +11,8 @@ from tornado.httpserver import HTTPServer
 
 from graders.coursedir import course_dir, sandbox_name_prefix
 from hub.coursework.access import AccessResolver
-from hub.coursework.store import SCHEMA_BRANCH, ExchangeStore
-from hub.directory.db import Directory, upgrade_schema
+from hub.coursework.store import ExchangeStore
+from hub.directory.db import Directory
 from hub.services import load_service_settings
 from hub.services.base import ServiceEnvironment, run_service, service_application
 from hub.services.bodylimit import BodyLimit, Limit
@@ -31,9 +31,7 @@ class PortalApp:
         self.hub_prefix = settings.base_url + "hub/"
         self.services_prefix = settings.base_url + "services/"
         self.directory = Directory(settings.db_url)
-        upgrade_schema(self.directory.engine, SCHEMA_BRANCH)  # the exchange's tables, in case it starts later
-        blobs = settings.data_path / "exchange" / "blobs"
-        self.store = ExchangeStore(self.directory, blobs, timezone=settings.timezone)
+        self.store = ExchangeStore.of_hub(self.directory, settings)
         self.courses = {c.id: c for c in settings.load_courses()}  # under the hub's courses_root
         # the singleton: HubOAuthCallbackHandler uses HubOAuth.instance(), and the PKCE state lives in it
         self.hub_auth = HubOAuth.instance(api_url=api_url, api_token=api_token, cache_max_age=60)
