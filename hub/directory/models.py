@@ -58,6 +58,7 @@ class SchoolClass(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="school_class", cascade="all, delete-orphan")
+    sessions: Mapped[list[ClassSession]] = relationship(back_populates="school_class", cascade="all, delete-orphan")
 
 
 class Enrolment(Base):
@@ -74,3 +75,19 @@ class Enrolment(Base):
 
     person: Mapped[Person] = relationship(back_populates="enrolments")
     school_class: Mapped[SchoolClass] = relationship(back_populates="enrolments")
+
+
+class ClassSession(Base):
+    """One timetabled meeting of a class (buổi học): the hub pre-warms its learners' workspaces before it."""
+
+    __tablename__ = "class_sessions"
+    __table_args__ = (UniqueConstraint("class_name", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    class_name: Mapped[str] = mapped_column(ForeignKey("classes.name", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str] = mapped_column(String(200), default="")  # phòng học, or a note shown to learners
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school_class: Mapped[SchoolClass] = relationship(back_populates="sessions")
