@@ -57,6 +57,7 @@ def apply_spawner(settings: HubSettings, c: Config) -> None:
     c.Spawner.disable_user_config = True
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = 120
+    c.JupyterHub.concurrent_spawn_limit = settings.concurrent_spawn_limit
     c.Spawner.http_timeout = 90
     if settings.spawner == "local":
         apply_local_spawner(settings, c)
@@ -79,6 +80,12 @@ def apply_local_spawner(settings: HubSettings, c: Config) -> None:
         "PYTHONNOUSERSITE": "1",  # no ~/.local packages in the server (as in Docker workspaces)
         "TZ": settings.timezone,  # the school's clock, as in Docker workspaces
     }
+
+
+def cull_every(idle_timeout: int) -> int:
+    """How often the idle culler looks: every minute, or twice per timeout when that is shorter, so a workspace
+    is stopped between 1x and 1.5x its idle limit."""
+    return max(5, min(60, idle_timeout // 2))
 
 
 # What a workspace's own token ($JUPYTERHUB_API_TOKEN) may do, before services add theirs.
@@ -113,7 +120,7 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
                     "-m",
                     "jupyterhub_idle_culler",
                     f"--timeout={settings.idle_timeout_seconds}",
-                    "--cull-every=60",
+                    f"--cull-every={cull_every(settings.idle_timeout_seconds)}",
                 ],
                 "display": False,
             }

@@ -43,8 +43,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "accounts": ("login_max_failures", "login_lockout_seconds", "min_password_length", "auth_refresh_seconds"),
     "workspaces": tuple(
         "spawner workspace_image workspace_network mem_limit cpu_limit pids_limit workspace_disk_limit "
-        "workspace_disk_dir idle_timeout_seconds".split()
+        "workspace_disk_dir idle_timeout_seconds concurrent_spawn_limit".split()
     ),
+    "class_day": ("prewarm_minutes", "prewarm_grace_minutes", "prewarm_check_seconds", "workspace_idle_memory"),
     "docker": ("docker_prefix",),
     "exchange": ("exchange_quota_mb", "exchange_attempts_per_hour"),
     "grading": ("gradebook_url",),
@@ -118,6 +119,26 @@ class HubSettings(DataDirSettings, HasTraits):
     ).tag(config=True)
     idle_timeout_seconds = Integer(
         3600, help="Stop workspaces with no activity for this long (0 disables the idle culler)."
+    ).tag(config=True)
+    concurrent_spawn_limit = Integer(
+        20,
+        help="Workspaces starting at the same moment (JupyterHub's concurrent_spawn_limit): a login beyond it is "
+        "asked to retry in a moment instead of piling onto a busy Docker engine. Pre-warming uses at most half.",
+    ).tag(config=True)
+    prewarm_minutes = Integer(
+        10,
+        help="Start the workspaces of a class's learners this many minutes before each of its sessions "
+        "(`truongso classes sessions`), so logins at the start land on a running workspace. 0: no pre-warming.",
+    ).tag(config=True)
+    prewarm_grace_minutes = Integer(
+        15,
+        help="After a session ends, its learners' workspaces idle for this long are stopped (files are kept).",
+    ).tag(config=True)
+    prewarm_check_seconds = Integer(30, help="How often the class-day service reads the timetable.").tag(config=True)
+    workspace_idle_memory = Unicode(
+        "300M",
+        help="Memory of one idle workspace, for the capacity check before a session when none is running to "
+        "measure (measured workspaces win).",
     ).tag(config=True)
     exchange_quota_mb = Integer(
         200,
@@ -282,8 +303,25 @@ class HubSettings(DataDirSettings, HasTraits):
         return value.replace("//", "/")
 
     _not_negative = validate(
-        "login_max_failures", "login_lockout_seconds", "min_password_length", "idle_timeout_seconds"
+        "login_max_failures", "login_lockout_seconds", "min_password_length", "idle_timeout_seconds",
+        "prewarm_minutes", "prewarm_grace_minutes",
     )(not_negative)
+
+    @validate("concurrent_spawn_limit", "prewarm_check_seconds")
+    def _at_least_one(self, proposal: dict) -> int:
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
+    @validate("workspace_idle_memory")
+    def _a_size(self, proposal: dict) -> str:
+        from hub.storage import parse_size
+
+        try:
+            parse_size(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"workspace_idle_memory: {exc}") from None
+        return proposal["value"]
 
     @property
     def courses_path(self) -> Path:

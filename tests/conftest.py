@@ -25,7 +25,17 @@ NEEDS = {
     "postgres": {"postgres"},
     # A real JupyterHub in a subprocess; start_hub() refuses to run under `make test-fast` (TRUONGSO_TEST_FAST),
     # so a hub fixture missing here fails there instead of slowing the fast tier down.
-    "hub": {"demo_hub", "docker_demo_hub", "hub", "cert_hub", "disk_hub", "pg_hub", "docker_hub"},
+    "hub": {
+        "demo_hub",
+        "docker_demo_hub",
+        "hub",
+        "cert_hub",
+        "disk_hub",
+        "pg_hub",
+        "docker_hub",
+        "classday_hub",
+        "culler_hub",
+    },
     "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
 }
 

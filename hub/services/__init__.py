@@ -14,7 +14,7 @@ from typing import Any
 
 from hub.settings import HubSettings
 
-SERVICE_PACKAGES = ("exchange", "formgrader", "portal", "certificates")
+SERVICE_PACKAGES = ("exchange", "formgrader", "portal", "certificates", "classday")
 
 
 @dataclass

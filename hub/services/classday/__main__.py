@@ -1,0 +1,3 @@
+from hub.services.classday.service import main
+
+main()

@@ -1,0 +1,87 @@
+"""What the class-day service should do now: pure functions of the timetable, the hub's servers and the clock.
+
+A session is *warming* from `prewarm` before its start until its end: its learners' workspaces are started
+(once per learner and session, so a learner who stops theirs on purpose is not started again). It is *closing*
+from `grace` after its end for CLOSING_WINDOW: its learners' workspaces that have been idle for `grace` are
+stopped, unless another warming session needs them. Later idleness is the idle culler's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+CLOSING_WINDOW = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class DueSession:
+    """A session with the learners who may have a workspace for it (enrolled as learners, password set)."""
+
+    id: int
+    class_name: str
+    starts_at: datetime
+    ends_at: datetime
+    learners: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A learner's default server as the hub reports it."""
+
+    ready: bool
+    pending: str | None  # "spawn", "stop" or None
+    last_activity: datetime | None
+
+
+@dataclass
+class Plan:
+    start: list[tuple[int, str]] = field(default_factory=list)  # (session id, username)
+    stop: list[str] = field(default_factory=list)
+    # learners the hub has never seen (never logged in, so no password chosen yet): nothing to start
+    unknown: dict[int, list[str]] = field(default_factory=dict)
+
+
+def is_warming(session: DueSession, now: datetime, prewarm: timedelta) -> bool:
+    return session.starts_at - prewarm <= now < session.ends_at
+
+
+def is_closing(session: DueSession, now: datetime, grace: timedelta) -> bool:
+    return session.ends_at + grace <= now < session.ends_at + grace + CLOSING_WINDOW
+
+
+def plan(
+    now: datetime,
+    sessions: list[DueSession],
+    hub_users: dict[str, Workspace | None],
+    attempted: set[tuple[int, str]],
+    prewarm: timedelta,
+    grace: timedelta,
+) -> Plan:
+    """`hub_users`: every learner of `sessions` the hub knows, with their server (None: not running).
+    `attempted`: (session, learner) pairs already started once."""
+    result = Plan()
+    warming = [s for s in sessions if is_warming(s, now, prewarm)]
+    needed = {learner for s in warming for learner in s.learners}
+    for session in warming:
+        for learner in session.learners:
+            if learner not in hub_users:
+                result.unknown.setdefault(session.id, []).append(learner)
+            elif hub_users[learner] is None and (session.id, learner) not in attempted:
+                result.start.append((session.id, learner))
+    idle_since = now - grace
+    for session in sessions:
+        if not is_closing(session, now, grace):
+            continue
+        for learner in session.learners:
+            workspace = hub_users.get(learner)
+            if learner in needed or workspace is None or workspace.pending or learner in result.stop:
+                continue
+            if workspace.last_activity is None or workspace.last_activity <= idle_since:
+                result.stop.append(learner)
+    return result
+
+
+def overlapping(session: DueSession, sessions: list[DueSession]) -> list[DueSession]:
+    """The sessions that run at the same time as `session` (itself included): they share the machine."""
+    return [s for s in sessions if s.starts_at < session.ends_at and s.ends_at > session.starts_at]

@@ -1,0 +1,220 @@
+"""The class-day service process: every `prewarm_check_seconds`, read the timetable, ask the hub about the
+learners' workspaces, start and stop what the planner says, check capacity, and write a status file.
+
+Starts go through the hub's REST API at most `concurrent_spawn_limit // 2` at a time, each awaited until its
+workspace is ready, so pre-warming a class of 60 never fills the hub's spawn queue and learners logging in
+meanwhile still get a place in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from graders.text import Text
+from graders.timeutil import show, utcnow
+from hub.blocking import run_blocking
+from hub.directory.db import Directory
+from hub.directory.models import ClassSession, Enrolment, EnrolmentRole, Person
+from hub.services import load_service_settings
+from hub.services.classday import capacity
+from hub.services.classday.hubapi import HubApi, HubApiError
+from hub.services.classday.planner import CLOSING_WINDOW, DueSession, Workspace, overlapping, plan
+from hub.settings import HubSettings
+from hub.spawner import container_name
+
+log = logging.getLogger("truongso.classday")
+CAPACITY_LOOKAHEAD = timedelta(hours=24)  # warn the admin this early about a session that will not fit
+STATUS_FILE = Path("run") / "classday.json"
+START_TIMEOUT = 180.0  # the hub's own start_timeout (120 s) plus the time it takes to say so
+
+
+def read_timetable(directory: Directory, now: datetime, ahead: timedelta, behind: timedelta) -> list[DueSession]:
+    """Sessions from `behind` ago to `ahead` from now, each with its learners who can have a workspace."""
+    with directory.session() as db:
+        rows = db.scalars(
+            select(ClassSession)
+            .where(ClassSession.starts_at < now + ahead, ClassSession.ends_at > now - behind)
+            .order_by(ClassSession.starts_at)
+        ).all()
+        classes = {row.class_name for row in rows}
+        learners: dict[str, list[str]] = {name: [] for name in classes}
+        if classes:
+            enrolled = db.execute(
+                select(Enrolment.class_name, Enrolment.username)
+                .join(Person, Person.username == Enrolment.username)
+                .where(
+                    Enrolment.class_name.in_(classes),
+                    Enrolment.role == EnrolmentRole.learner,
+                    Person.must_change_password.is_(False),  # the hub refuses them a workspace until they do
+                )
+                .order_by(Enrolment.username)
+            )
+            for class_name, username in enrolled:
+                learners[class_name].append(username)
+        return [
+            DueSession(row.id, row.class_name, row.starts_at, row.ends_at, tuple(learners[row.class_name]))
+            for row in rows
+        ]
+
+
+def workspace_of(user: dict[str, Any]) -> Workspace | None:
+    server = user.get("servers", {}).get("")
+    if not server:
+        return Workspace(False, "spawn", None) if user.get("pending") == "spawn" else None
+    activity = server.get("last_activity")
+    return Workspace(
+        bool(server.get("ready")),
+        server.get("pending"),
+        datetime.fromisoformat(activity.replace("Z", "+00:00")) if activity else None,
+    )
+
+
+class ClassDay:
+    def __init__(self, settings: HubSettings, hub: HubApi, directory: Directory, docker: Any | None) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.directory = directory
+        self.docker = docker
+        self.prewarm = timedelta(minutes=settings.prewarm_minutes)
+        self.grace = timedelta(minutes=settings.prewarm_grace_minutes)
+        self.starts = asyncio.Semaphore(max(1, settings.concurrent_spawn_limit // 2))
+        self.attempted: set[tuple[int, str]] = set()
+        self.starting: dict[str, asyncio.Task] = {}
+        self.warned: set[int] = set()  # sessions whose capacity was checked (once per session per run)
+        self.status: dict[str, Any] = {"sessions": {}, "capacity": {}}
+
+    async def tick(self, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        ahead = max(self.prewarm, CAPACITY_LOOKAHEAD)
+        sessions = await run_blocking(read_timetable, self.directory, now, ahead, self.grace + CLOSING_WINDOW)
+        learners = sorted({learner for s in sessions for learner in s.learners})
+        hub_users = await self.hub_workspaces(learners)
+        todo = plan(now, sessions, hub_users, self.attempted, self.prewarm, self.grace)
+        for session_id, username in todo.start:
+            self.attempted.add((session_id, username))
+            if username not in self.starting:
+                self.starting[username] = asyncio.create_task(self.start(username))
+        for username in todo.stop:
+            await self.stop(username)
+        await self.check_capacity(now, sessions)
+        self.record(now, sessions, hub_users, todo.unknown)
+
+    async def hub_workspaces(self, learners: list[str]) -> dict[str, Workspace | None]:
+        found: dict[str, Workspace | None] = {}
+        lookups = asyncio.Semaphore(8)
+
+        async def one(username: str) -> None:
+            async with lookups:
+                user = await self.hub.user(username)
+            if user is not None:
+                found[username] = workspace_of(user)
+
+        await asyncio.gather(*(one(u) for u in learners))
+        return found
+
+    async def start(self, username: str) -> None:
+        try:
+            async with self.starts:
+                started = asyncio.get_running_loop().time()
+                ready = await self.hub.start_and_wait(username, timeout=START_TIMEOUT)
+                took = asyncio.get_running_loop().time() - started
+            if ready:
+                log.info("pre-warmed %s's workspace in %.1f s", username, took)
+            else:
+                log.warning("pre-warming %s's workspace failed (see the hub's log)", username)
+        except HubApiError as exc:
+            log.warning("pre-warming %s's workspace refused: %s", username, exc)
+        finally:
+            self.starting.pop(username, None)
+
+    async def stop(self, username: str) -> None:
+        try:
+            await self.hub.stop(username)
+            log.info("stopped %s's idle workspace after their session (files kept)", username)
+        except HubApiError as exc:
+            log.warning("could not stop %s's workspace: %s", username, exc)
+
+    async def check_capacity(self, now: datetime, sessions: list[DueSession]) -> None:
+        due = [s for s in sessions if s.id not in self.warned and s.ends_at > now]
+        if not due:
+            return
+        running, total = await run_blocking(self.measure)
+        for session in due:
+            self.warned.add(session.id)
+            together = overlapping(session, sessions)
+            names = {container_name(self.settings.docker_prefix, u) for s in together for u in s.learners}
+            check = capacity.assess(names, self.settings.mem_limit, self.settings.workspace_idle_memory, total, running)
+            what_vi = f"buổi học lớp {session.class_name} lúc {show(session.starts_at, self.settings.timezone)}"
+            what_en = f"class {session.class_name}'s session at {show(session.starts_at, self.settings.timezone)}"
+            if len(together) > 1:
+                others = ", ".join(sorted({s.class_name for s in together} - {session.class_name}))
+                what_vi += f" (cùng lúc với {others})"
+                what_en += f" (at the same time as {others})"
+            warning = check.message(Text(what_vi, what_en))
+            entry = {**asdict(check), "fits_idle": check.fits_idle, "fits_limit": check.fits_limit}
+            if warning is not None:
+                entry["warning"] = {"vi": warning.vi, "en": warning.en}
+                log.warning("%s", warning)
+            self.status["capacity"][str(session.id)] = entry
+
+    def measure(self) -> tuple[dict[str, int], int]:
+        if self.docker is None:
+            return {}, capacity.host_memory(None)
+        return capacity.workspace_memory(self.docker, self.settings.docker_prefix), capacity.host_memory(self.docker)
+
+    def record(
+        self, now: datetime, sessions: list[DueSession], hub_users: dict[str, Workspace | None], unknown: dict
+    ) -> None:
+        """run/classday.json: what the service saw last, for the admin (and the CLI)."""
+        current = {}
+        for session in sessions:
+            running = sum(1 for u in session.learners if (w := hub_users.get(u)) is not None and w.ready)
+            current[str(session.id)] = {
+                "class": session.class_name,
+                "starts_at": session.starts_at.isoformat(),
+                "ends_at": session.ends_at.isoformat(),
+                "learners": len(session.learners),
+                "running": running,
+                "never_logged_in": sorted(unknown.get(session.id, [])),
+            }
+        self.status["sessions"] = current
+        self.status["checked_at"] = now.isoformat()
+        path = self.settings.data_path / STATUS_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.status, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(temporary, path)
+
+
+async def run(settings: HubSettings) -> None:
+    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    directory = Directory(settings.db_url)
+    docker = None
+    if settings.spawner != "local":
+        import docker as docker_sdk
+
+        docker = docker_sdk.from_env(timeout=30)
+    service = ClassDay(settings, hub, directory, docker)
+    log.info(
+        "class day: pre-warming %d min before sessions, stopping idle ones %d min after, checking every %d s",
+        settings.prewarm_minutes, settings.prewarm_grace_minutes, settings.prewarm_check_seconds,
+    )  # fmt: skip
+    while True:
+        try:
+            await service.tick()
+        except Exception:  # one bad tick (database busy, hub restarting) must not end pre-warming for the day
+            log.exception("class day check failed; trying again in %d s", settings.prewarm_check_seconds)
+        await asyncio.sleep(settings.prewarm_check_seconds)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classday] %(message)s")
+    asyncio.run(run(load_service_settings()))
