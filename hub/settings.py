@@ -45,7 +45,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "spawner workspace_image workspace_network mem_limit cpu_limit pids_limit workspace_disk_limit "
         "workspace_disk_dir idle_timeout_seconds concurrent_spawn_limit".split()
     ),
-    "class_day": ("prewarm_minutes", "prewarm_grace_minutes", "prewarm_check_seconds", "workspace_idle_memory"),
+    "class_day": (
+        "prewarm_minutes",
+        "prewarm_parallel",
+        "prewarm_grace_minutes",
+        "prewarm_check_seconds",
+        "workspace_idle_memory",
+    ),
     "docker": ("docker_prefix",),
     "exchange": ("exchange_quota_mb", "exchange_attempts_per_hour"),
     "grading": ("gradebook_url",),
@@ -121,9 +127,14 @@ class HubSettings(DataDirSettings, HasTraits):
         3600, help="Stop workspaces with no activity for this long (0 disables the idle culler)."
     ).tag(config=True)
     concurrent_spawn_limit = Integer(
-        20,
-        help="Workspaces starting at the same moment (JupyterHub's concurrent_spawn_limit): a login beyond it is "
-        "asked to retry in a moment instead of piling onto a busy Docker engine. Pre-warming uses at most half.",
+        100,
+        help="Workspaces starting at the same moment (JupyterHub's concurrent_spawn_limit, same default): a login "
+        "beyond it is asked to retry in a moment instead of piling onto a busy Docker engine.",
+    ).tag(config=True)
+    prewarm_parallel = Integer(
+        4,
+        help="Workspaces pre-warming starts at once (never more than half of concurrent_spawn_limit, so learners "
+        "logging in meanwhile keep their place): the pace a 2-core host takes without slowing everyone else.",
     ).tag(config=True)
     prewarm_minutes = Integer(
         10,
@@ -303,11 +314,15 @@ class HubSettings(DataDirSettings, HasTraits):
         return value.replace("//", "/")
 
     _not_negative = validate(
-        "login_max_failures", "login_lockout_seconds", "min_password_length", "idle_timeout_seconds",
-        "prewarm_minutes", "prewarm_grace_minutes",
+        "login_max_failures",
+        "login_lockout_seconds",
+        "min_password_length",
+        "idle_timeout_seconds",
+        "prewarm_minutes",
+        "prewarm_grace_minutes",
     )(not_negative)
 
-    @validate("concurrent_spawn_limit", "prewarm_check_seconds")
+    @validate("concurrent_spawn_limit", "prewarm_check_seconds", "prewarm_parallel")
     def _at_least_one(self, proposal: dict) -> int:
         if proposal["value"] < 1:
             raise TraitError(f"{proposal['trait'].name} must be at least 1")

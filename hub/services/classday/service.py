@@ -1,9 +1,9 @@
 """The class-day service process: every `prewarm_check_seconds`, read the timetable, ask the hub about the
 learners' workspaces, start and stop what the planner says, check capacity, and write a status file.
 
-Starts go through the hub's REST API at most `concurrent_spawn_limit // 2` at a time, each awaited until its
-workspace is ready, so pre-warming a class of 60 never fills the hub's spawn queue and learners logging in
-meanwhile still get a place in it.
+Starts go through the hub's REST API `prewarm_parallel` at a time (at most half of `concurrent_spawn_limit`),
+each awaited until its workspace is ready, so pre-warming a class of 60 never fills the hub's spawn queue and
+learners logging in meanwhile still get a place in it.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class ClassDay:
         self.docker = docker
         self.prewarm = timedelta(minutes=settings.prewarm_minutes)
         self.grace = timedelta(minutes=settings.prewarm_grace_minutes)
-        self.starts = asyncio.Semaphore(max(1, settings.concurrent_spawn_limit // 2))
+        self.starts = asyncio.Semaphore(max(1, min(settings.prewarm_parallel, settings.concurrent_spawn_limit // 2)))
         self.attempted: set[tuple[int, str]] = set()
         self.starting: dict[str, asyncio.Task] = {}
         self.warned: set[int] = set()  # sessions whose capacity was checked (once per session per run)
