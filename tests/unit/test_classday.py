@@ -131,3 +131,15 @@ def test_the_timetable_gives_each_session_its_learners_who_can_have_a_workspace(
     assert due[0].starts_at == T0 and due[0].starts_at.tzinfo is not None
     later = read_timetable(directory, T0 + timedelta(days=2), timedelta(hours=1), timedelta(hours=1))
     assert [(s.class_name, s.learners) for s in later] == [("K02", ("chi",))]
+
+
+def test_the_service_runs_only_when_prewarming_is_on(tmp_path: Path) -> None:
+    from hub.services.classday import hub_service
+    from hub.settings import HubSettings
+
+    on = hub_service(HubSettings(data_dir=str(tmp_path)), None)
+    (service,) = on.services
+    assert service["command"][-1] == "hub.services.classday" and "url" not in service  # no port, no pages
+    (role,) = on.roles
+    assert set(role["scopes"]) == {"list:users", "read:users", "read:users:activity", "read:servers", "servers"}
+    assert hub_service(HubSettings(data_dir=str(tmp_path), prewarm_minutes=0), None).services == []
