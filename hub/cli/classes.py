@@ -1,13 +1,21 @@
-"""`truongso classes`: create and list classes (a class is a JupyterHub group of the same name)."""
+"""`truongso classes`: create and list classes (a class is a JupyterHub group of the same name), and their
+sessions (`truongso classes sessions add|list|import|remove`, times in the school's wall time)."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from graders.text import UserError
+from graders.timeutil import school_zone
 from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory
 from hub.directory.models import Enrolment, Funding, SchoolClass
 from hub.roster.validate import CLASS_CODE_RE, normalize_class_code
+from hub.timetable.display import SessionLine, session_line
+from hub.timetable.importer import TimetableReport, add_session, import_timetable, remove_session
+from hub.timetable.queries import sessions_between
+from hub.timetable.validate import parse_date, parse_time
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -21,6 +29,32 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--funding", choices=[f.value for f in Funding], help="nguồn kinh phí / funding source")
 
     add_action(sub, "list", "liệt kê lớp / list classes", run_list)
+
+    sessions = add_verb(sub, "sessions", "buổi học, thời khoá biểu / class sessions (timetable)")
+    p = add_action(sessions, "add", "thêm một buổi học / add a session", run_session_add)
+    p.add_argument("class_name", metavar="CLASS", help="mã lớp / class code")
+    p.add_argument("--date", required=True, help="ngày, dd/mm/yyyy hoặc yyyy-mm-dd / date")
+    p.add_argument("--start", required=True, help="giờ bắt đầu HH:MM, giờ của trường / start, school time")
+    p.add_argument("--end", required=True, help="giờ kết thúc HH:MM / end")
+    p.add_argument("--room", help="phòng học / room")
+
+    p = add_action(sessions, "list", "liệt kê buổi học / list sessions", run_session_list)
+    p.add_argument("--class", dest="class_name", help="chỉ lớp này / only this class")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="từ ngày / from this date")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="đến hết ngày / up to this date (included)")
+
+    p = add_action(
+        sessions, "import", "nhập thời khoá biểu từ CSV/XLSX / import a timetable from CSV or XLSX", run_session_import
+    )
+    p.add_argument("file", type=Path, help="tệp .csv hoặc .xlsx / a .csv or .xlsx file")
+    p.add_argument("--class", dest="class_name", help="mã lớp cho mọi dòng / class for every row")
+    p.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không ghi / check only, write nothing")
+    p.add_argument("--encoding", help="bảng mã của tệp CSV (mặc định: tự nhận) / CSV encoding (default: detect)")
+
+    p = add_action(sessions, "remove", "xoá một buổi học / remove a session", run_session_remove)
+    p.add_argument("class_name", metavar="CLASS", help="mã lớp / class code")
+    p.add_argument("--date", required=True, help="ngày / date")
+    p.add_argument("--start", required=True, help="giờ bắt đầu HH:MM / start")
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -68,4 +102,84 @@ def run_list(args: argparse.Namespace) -> int:
             count = session.query(Enrolment).filter(Enrolment.class_name == cls.name).count()
             funding = cls.funding.value if cls.funding else "-"
             print(f"{cls.name}\t{cls.title}\t{cls.course_id or '-'}\t{cls.year or '-'}\t{funding}\t{count}")
+    return 0
+
+
+def run_session_add(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    zone = settings.timezone
+    report = add_session(open_directory(settings), args.class_name, args.date, args.start, args.end, zone, args.room)
+    if report.errors:
+        raise UserError("; ".join(e.reason.vi for e in report.errors), "; ".join(e.reason.en for e in report.errors))
+    done = (
+        "Đã thêm / added"
+        if report.created
+        else ("Đã cập nhật / updated" if report.updated else "Đã có, không đổi / exists, unchanged")
+    )
+    day, start, end = parse_date(args.date), parse_time(args.start), parse_time(args.end)  # valid: checked
+    print(f"{done}: {normalize_class_code(args.class_name)} {day:%d/%m/%Y} {start:%H:%M}–{end:%H:%M} ({zone})")
+    return 0
+
+
+def run_session_list(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    zone = settings.timezone
+    start, end = _day_start(args.date_from, zone), _day_start(args.date_to, zone, next_day=True)
+    directory = open_directory(settings)
+    with directory.session() as session:
+        class_names = None
+        if args.class_name:
+            class_names = [normalize_class_code(args.class_name)]
+            if session.get(SchoolClass, class_names[0]) is None:
+                raise UserError(f"không có lớp {class_names[0]}", f"no class {class_names[0]}")
+        lines = [session_line(x, zone) for x in sessions_between(session, start, end, class_names)]
+    print("Lớp/class\tNgày/date\tThứ/weekday\tBắt đầu/start\tKết thúc/end\tPhòng/room")
+    for line in lines:
+        print(_line(line))
+    print(f"{len(lines)} buổi học, giờ {zone} / {len(lines)} session(s), {zone} time")
+    return 0
+
+
+def _line(line: SessionLine) -> str:
+    return f"{line.class_name}\t{line.date}\t{line.weekday.vi}\t{line.start}\t{line.end}\t{line.room}"
+
+
+def _day_start(text: str | None, zone: str, next_day: bool = False) -> datetime | None:
+    """The first moment of the school's day `text` (or of the day after it); None when not given."""
+    if text is None:
+        return None
+    day = parse_date(text)
+    if day is None:
+        raise UserError(f"ngày không hợp lệ: {text!r} (dd/mm/yyyy)", f"invalid date {text!r} (dd/mm/yyyy)")
+    if next_day:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=school_zone(zone))
+
+
+def run_session_import(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    report = import_timetable(open_directory(settings), args.file, settings.timezone, default_class=args.class_name,
+                              dry_run=args.dry_run, encoding=args.encoding)  # fmt: skip
+    print_sessions_report(report)
+    return 0 if report.ok else 1
+
+
+def print_sessions_report(report: TimetableReport) -> None:
+    if report.errors:
+        print(f"Tệp có {len(report.errors)} lỗi; KHÔNG nhập gì. / {len(report.errors)} error(s); NOTHING imported.")
+        print("dòng/row  cột/column                  lý do / reason")
+        for e in report.errors:
+            print(f"{e.row:>8}  {e.column[:26]:<26}  {e.reason.vi} / {e.reason.en}")
+        return
+    mode = "Kiểm tra (không ghi) / dry run (nothing written)" if report.dry_run else "Đã nhập / imported"
+    print(
+        f"{mode}: {report.rows} buổi/sessions ({report.encoding}) — mới/new {report.created}, "
+        f"cập nhật/updated {report.updated}, không đổi/unchanged {report.unchanged}"
+    )
+
+
+def run_session_remove(args: argparse.Namespace) -> int:
+    settings = load_settings(existing_data_dir(args.data_dir))
+    line = remove_session(open_directory(settings), args.class_name, args.date, args.start, settings.timezone)
+    print(f"Đã xoá / removed: {_line(line)}")
     return 0

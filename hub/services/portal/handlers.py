@@ -13,7 +13,7 @@ from hub.blocking import run_blocking
 from hub.coursework.access import Caller
 from hub.coursework.deadlines import set_deadline
 from hub.services.base import ServiceHandler
-from hub.services.portal import views
+from hub.services.portal import timetable, views
 from hub.services.xsrf import SessionXsrfMixin
 
 
@@ -61,7 +61,8 @@ class HomeHandler(PortalHandler):
             rows = await run_blocking(views.learner_view, self.app, caller, course_id)
             learning.append((self.app.courses[course_id], caller.learner_classes[course_id], rows))
         teaching = [self.app.courses[c] for c in sorted(self.app.courses) if caller.teaches(c)]
-        self.render("home.html", learning=learning, teaching=teaching, caller=caller)
+        sessions = await run_blocking(timetable.upcoming_sessions, self.app, list(caller.learner_classes.values()))
+        self.render("home.html", learning=learning, teaching=teaching, caller=caller, sessions=sessions)
 
 
 class CourseHandler(PortalHandler):
@@ -71,8 +72,9 @@ class CourseHandler(PortalHandler):
         course = self.course_taught(caller, course_id)
         classes, assignments = await run_blocking(views.instructor_view, self.app, caller, course_id)
         jobs = {a.id: self.app.jobs.running(course_id, a.id) for a in assignments}
+        sessions = await run_blocking(timetable.class_timetables, self.app, [c.name for c in classes])
         self.render("course.html", course=course, classes=classes, assignments=assignments, jobs=jobs,
-                    message=self.get_argument("message", ""))  # fmt: skip
+                    message=self.get_argument("message", ""), sessions=sessions)  # fmt: skip
 
 
 class DeadlineHandler(PortalHandler):
