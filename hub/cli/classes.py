@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from graders.text import UserError
-from graders.timeutil import school_zone
+from graders.timeutil import school_zone, utcnow
 from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory
 from hub.directory.models import Enrolment, Funding, SchoolClass
 from hub.roster.validate import CLASS_CODE_RE, normalize_class_code
+from hub.settings import HubSettings
 from hub.timetable.display import SessionLine, session_line
 from hub.timetable.importer import TimetableReport, add_session, import_timetable, remove_session
 from hub.timetable.queries import sessions_between
@@ -118,6 +119,7 @@ def run_session_add(args: argparse.Namespace) -> int:
     )
     day, start, end = parse_date(args.date), parse_time(args.start), parse_time(args.end)  # valid: checked
     print(f"{done}: {normalize_class_code(args.class_name)} {day:%d/%m/%Y} {start:%H:%M}–{end:%H:%M} ({zone})")
+    print_capacity(settings)
     return 0
 
 
@@ -161,6 +163,8 @@ def run_session_import(args: argparse.Namespace) -> int:
     report = import_timetable(open_directory(settings), args.file, settings.timezone, default_class=args.class_name,
                               dry_run=args.dry_run, encoding=args.encoding)  # fmt: skip
     print_sessions_report(report)
+    if report.ok:
+        print_capacity(settings)
     return 0 if report.ok else 1
 
 
@@ -183,3 +187,38 @@ def run_session_remove(args: argparse.Namespace) -> int:
     line = remove_session(open_directory(settings), args.class_name, args.date, args.start, settings.timezone)
     print(f"Đã xoá / removed: {_line(line)}")
     return 0
+
+
+CAPACITY_HORIZON = timedelta(days=366)  # sessions whose capacity is checked when the timetable changes
+
+
+def print_capacity(settings: HubSettings) -> None:
+    """The class-day service's capacity check for every coming session, now that the timetable changed: the
+    admin learns at planning time, not on the morning, that a day's classes will not fit the host."""
+    from hub.services.classday.service import measure, read_timetable, session_capacity
+
+    due = read_timetable(open_directory(settings), utcnow(), CAPACITY_HORIZON, timedelta(0))
+    if not due:
+        return
+    running, total = measure(settings, docker_engine(settings))
+    warnings = [w for s in due if (w := session_capacity(settings, s, due, running, total)[1]) is not None]
+    if not warnings:
+        print(f"Bộ nhớ đủ cho {len(due)} buổi học sắp tới / memory fits the {len(due)} coming session(s)")
+        return
+    print(f"{warnings[0].vi}\n{warnings[0].en}")
+    if len(warnings) > 1:
+        print(f"… và {len(warnings) - 1} buổi học khác / … and {len(warnings) - 1} more session(s)")
+
+
+def docker_engine(settings: HubSettings) -> object | None:
+    """The engine workspaces run on, to measure them; None (the host's own memory) without one."""
+    if settings.spawner == "local":
+        return None
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+        return client
+    except Exception:  # no engine here: the check uses this machine's memory and the setting's idle figure
+        return None

@@ -124,7 +124,7 @@ def test_a_session_prewarms_its_learners_then_stops_the_idle_ones(classday_hub: 
     assert admin_api(hub, "GET", f"/users/{NEVER_LOGGED_IN}").status_code == 404
     status = json.loads((hub.data_dir / "run" / "classday.json").read_text(encoding="utf-8"))
     (entry,) = status["sessions"].values()
-    assert entry["class"] == "CD-K01" and entry["learners"] == 6 and entry["never_logged_in"] == [NEVER_LOGGED_IN]
+    assert entry["class"] == "CD-K01" and entry["learners"] == 6 and entry["not_started"] == [NEVER_LOGGED_IN]
 
     # The capacity warning, with the numbers, in the hub's log and the status file.
     (check,) = status["capacity"].values()

@@ -38,11 +38,11 @@ def test_learners_are_started_in_the_prewarm_window_only() -> None:
 
 
 def test_a_learner_is_started_once_per_session_and_unknown_ones_are_reported() -> None:
-    s = session(1, ("an", "binh", "moi"))
-    users = {"an": None, "binh": None}  # "moi" has never logged in: the hub does not know them
+    s = DueSession(1, "K1", T0, T0 + timedelta(hours=3), ("an", "binh", "moi", "doi"), frozenset({"doi"}))
+    users = {"an": None, "binh": None, "doi": None}  # "moi" has never logged in: the hub does not know them
     todo = plan(T0, [s], users, {(1, "an")}, PREWARM, GRACE)
-    assert todo.start == [(1, "binh")]  # an stopped theirs after we started it: not again
-    assert todo.unknown == {1: ["moi"]}
+    assert todo.start == [(1, "binh")]  # an stopped theirs after we started it: not again; doi must change password
+    assert todo.unknown == {1: ["moi", "doi"]}
 
 
 def test_after_the_session_only_idle_workspaces_stop() -> None:
@@ -127,7 +127,7 @@ def directory(tmp_path: Path) -> Directory:
 
 def test_the_timetable_gives_each_session_its_learners_who_can_have_a_workspace(directory: Directory) -> None:
     due = read_timetable(directory, T0 - timedelta(minutes=5), timedelta(hours=24), timedelta(hours=1))
-    assert [(s.class_name, s.learners) for s in due] == [("K01", ("an",))]
+    assert [(s.class_name, s.learners, s.blocked) for s in due] == [("K01", ("an", "binh"), {"binh"})]
     assert due[0].starts_at == T0 and due[0].starts_at.tzinfo is not None
     later = read_timetable(directory, T0 + timedelta(days=2), timedelta(hours=1), timedelta(hours=1))
     assert [(s.class_name, s.learners) for s in later] == [("K02", ("chi",))]

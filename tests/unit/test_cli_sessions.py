@@ -145,3 +145,29 @@ def test_an_action_is_required(capsys: pytest.CaptureFixture, data_dir: Path) ->
     with pytest.raises(SystemExit) as usage:
         main(["classes", "sessions", "--data-dir", str(data_dir)])
     assert usage.value.code == 2 and "lỗi cú pháp / usage error" in capsys.readouterr().err
+
+
+def test_a_timetable_change_prints_the_capacity_check(capsys: pytest.CaptureFixture, data_dir: Path) -> None:
+    from datetime import timedelta
+
+    from hub.directory.models import Enrolment, Person
+
+    # No Docker engine asked: this machine's memory, the setting's idle figure; 2 learners fit, 400 do not.
+    (data_dir / "truongso.toml").write_text('spawner = "local"\nworkspace_idle_memory = "1G"\n', encoding="utf-8")
+    directory = Directory(f"sqlite:///{data_dir.absolute() / 'truongso.sqlite'}")
+    with directory.session() as s:
+        for i in range(2):
+            s.add(Person(username=f"hv{i}", full_name="Học Viên"))
+            s.add(Enrolment(class_name="K02", username=f"hv{i}"))
+    day = (datetime.now(UTC) + timedelta(days=7)).strftime("%d/%m/%Y")
+    code, out, _ = run(capsys, data_dir, "add", "K02", "--date", day, "--start", "08:00", "--end", "11:30")
+    assert code == 0 and "Bộ nhớ đủ cho 1 buổi học sắp tới / memory fits the 1 coming session(s)" in out
+
+    with directory.session() as s:
+        for i in range(2, 400):
+            s.add(Person(username=f"hv{i}", full_name="Học Viên"))
+            s.add(Enrolment(class_name="K02", username=f"hv{i}"))
+    directory.dispose()
+    code, out, _ = run(capsys, data_dir, "add", "K02", "--date", day, "--start", "08:00", "--end", "11:30")
+    assert code == 0 and "THIẾU BỘ NHỚ cho buổi học lớp K02 lúc" in out
+    assert "400 học viên × 1G khi nghỉ (ước lượng) = 400G" in out and "400 learners × 1G idle (estimated)" in out

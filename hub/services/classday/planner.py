@@ -16,13 +16,15 @@ CLOSING_WINDOW = timedelta(minutes=30)
 
 @dataclass(frozen=True)
 class DueSession:
-    """A session with the learners who may have a workspace for it (enrolled as learners, password set)."""
+    """A session with its class's learners; `blocked` ones have not chosen their password yet, and the hub will
+    not start a workspace for them before they do (they still count for capacity: they will by class time)."""
 
     id: int
     class_name: str
     starts_at: datetime
     ends_at: datetime
     learners: tuple[str, ...]
+    blocked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Workspace:
 class Plan:
     start: list[tuple[int, str]] = field(default_factory=list)  # (session id, username)
     stop: list[str] = field(default_factory=list)
-    # learners the hub has never seen (never logged in, so no password chosen yet): nothing to start
+    # learners the hub has never seen, or who must choose their password first: nothing to start
     unknown: dict[int, list[str]] = field(default_factory=dict)
 
 
@@ -65,7 +67,7 @@ def plan(
     needed = {learner for s in warming for learner in s.learners}
     for session in warming:
         for learner in session.learners:
-            if learner not in hub_users:
+            if learner not in hub_users or learner in session.blocked:
                 result.unknown.setdefault(session.id, []).append(learner)
             elif hub_users[learner] is None and (session.id, learner) not in attempted:
                 result.start.append((session.id, learner))

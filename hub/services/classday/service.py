@@ -23,13 +23,14 @@ from graders.text import Text
 from graders.timeutil import show, utcnow
 from hub.blocking import run_blocking
 from hub.directory.db import Directory
-from hub.directory.models import ClassSession, Enrolment, EnrolmentRole, Person
+from hub.directory.models import Enrolment, EnrolmentRole, Person
 from hub.services import load_service_settings
 from hub.services.classday import capacity
 from hub.services.classday.hubapi import HubApi, HubApiError
 from hub.services.classday.planner import CLOSING_WINDOW, DueSession, Workspace, overlapping, plan
 from hub.settings import HubSettings
 from hub.spawner import container_name
+from hub.timetable.queries import sessions_overlapping
 
 log = logging.getLogger("truongso.classday")
 CAPACITY_LOOKAHEAD = timedelta(hours=24)  # warn the admin this early about a session that will not fit
@@ -38,32 +39,61 @@ START_TIMEOUT = 180.0  # the hub's own start_timeout (120 s) plus the time it ta
 
 
 def read_timetable(directory: Directory, now: datetime, ahead: timedelta, behind: timedelta) -> list[DueSession]:
-    """Sessions from `behind` ago to `ahead` from now, each with its learners who can have a workspace."""
+    """Sessions from `behind` ago to `ahead` from now, each with its class's learners."""
     with directory.session() as db:
-        rows = db.scalars(
-            select(ClassSession)
-            .where(ClassSession.starts_at < now + ahead, ClassSession.ends_at > now - behind)
-            .order_by(ClassSession.starts_at)
-        ).all()
+        rows = sessions_overlapping(db, now - behind, now + ahead)
         classes = {row.class_name for row in rows}
         learners: dict[str, list[str]] = {name: [] for name in classes}
+        blocked: set[str] = set()
         if classes:
             enrolled = db.execute(
-                select(Enrolment.class_name, Enrolment.username)
+                select(Enrolment.class_name, Enrolment.username, Person.must_change_password)
                 .join(Person, Person.username == Enrolment.username)
-                .where(
-                    Enrolment.class_name.in_(classes),
-                    Enrolment.role == EnrolmentRole.learner,
-                    Person.must_change_password.is_(False),  # the hub refuses them a workspace until they do
-                )
+                .where(Enrolment.class_name.in_(classes), Enrolment.role == EnrolmentRole.learner)
                 .order_by(Enrolment.username)
             )
-            for class_name, username in enrolled:
+            for class_name, username, must_change_password in enrolled:
                 learners[class_name].append(username)
+                if must_change_password:
+                    blocked.add(username)
         return [
-            DueSession(row.id, row.class_name, row.starts_at, row.ends_at, tuple(learners[row.class_name]))
+            DueSession(
+                row.id,
+                row.class_name,
+                row.starts_at,
+                row.ends_at,
+                tuple(learners[row.class_name]),
+                frozenset(blocked & set(learners[row.class_name])),
+            )
             for row in rows
         ]
+
+
+def session_capacity(
+    settings: HubSettings, session: DueSession, sessions: list[DueSession], running: dict[str, int], total: int
+) -> tuple[dict[str, Any], Text | None]:
+    """The capacity check of one session, counting every learner of the sessions at the same time: its figures
+    (for the status file) and the warning for the admin, if any."""
+    together = overlapping(session, sessions)
+    names = {container_name(settings.docker_prefix, u) for s in together for u in s.learners}
+    check = capacity.assess(names, settings.mem_limit, settings.workspace_idle_memory, total, running)
+    when = show(session.starts_at, settings.timezone)
+    what = Text(f"buổi học lớp {session.class_name} lúc {when}", f"class {session.class_name}'s session at {when}")
+    others = ", ".join(sorted({s.class_name for s in together} - {session.class_name}))
+    if others:
+        what = Text(f"{what.vi} (cùng lúc với {others})", f"{what.en} (at the same time as {others})")
+    warning = check.message(what)
+    figures = {**asdict(check), "fits_idle": check.fits_idle, "fits_limit": check.fits_limit}
+    if warning is not None:
+        figures["warning"] = {"vi": warning.vi, "en": warning.en}
+    return figures, warning
+
+
+def measure(settings: HubSettings, docker: Any | None) -> tuple[dict[str, int], int]:
+    """Memory of the running workspaces ({container: bytes}) and of the host."""
+    if docker is None:
+        return {}, capacity.host_memory(None)
+    return capacity.workspace_memory(docker, settings.docker_prefix), capacity.host_memory(docker)
 
 
 def workspace_of(user: dict[str, Any]) -> Workspace | None:
@@ -147,29 +177,13 @@ class ClassDay:
         due = [s for s in sessions if s.id not in self.warned and s.ends_at > now]
         if not due:
             return
-        running, total = await run_blocking(self.measure)
+        running, total = await run_blocking(measure, self.settings, self.docker)
         for session in due:
             self.warned.add(session.id)
-            together = overlapping(session, sessions)
-            names = {container_name(self.settings.docker_prefix, u) for s in together for u in s.learners}
-            check = capacity.assess(names, self.settings.mem_limit, self.settings.workspace_idle_memory, total, running)
-            what_vi = f"buổi học lớp {session.class_name} lúc {show(session.starts_at, self.settings.timezone)}"
-            what_en = f"class {session.class_name}'s session at {show(session.starts_at, self.settings.timezone)}"
-            if len(together) > 1:
-                others = ", ".join(sorted({s.class_name for s in together} - {session.class_name}))
-                what_vi += f" (cùng lúc với {others})"
-                what_en += f" (at the same time as {others})"
-            warning = check.message(Text(what_vi, what_en))
-            entry = {**asdict(check), "fits_idle": check.fits_idle, "fits_limit": check.fits_limit}
+            figures, warning = session_capacity(self.settings, session, sessions, running, total)
             if warning is not None:
-                entry["warning"] = {"vi": warning.vi, "en": warning.en}
                 log.warning("%s", warning)
-            self.status["capacity"][str(session.id)] = entry
-
-    def measure(self) -> tuple[dict[str, int], int]:
-        if self.docker is None:
-            return {}, capacity.host_memory(None)
-        return capacity.workspace_memory(self.docker, self.settings.docker_prefix), capacity.host_memory(self.docker)
+            self.status["capacity"][str(session.id)] = figures
 
     def record(
         self, now: datetime, sessions: list[DueSession], hub_users: dict[str, Workspace | None], unknown: dict
@@ -184,7 +198,7 @@ class ClassDay:
                 "ends_at": session.ends_at.isoformat(),
                 "learners": len(session.learners),
                 "running": running,
-                "never_logged_in": sorted(unknown.get(session.id, [])),
+                "not_started": sorted(unknown.get(session.id, [])),  # never logged in, or password to choose
             }
         self.status["sessions"] = current
         self.status["checked_at"] = now.isoformat()
