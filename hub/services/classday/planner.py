@@ -1,7 +1,9 @@
 """What the class-day service should do now: pure functions of the timetable, the hub's servers and the clock.
 
-A session is *warming* from `prewarm` before its start until its end: its learners' workspaces are started
-(once per learner and session, so a learner who stops theirs on purpose is not started again). It is *closing*
+A session is *warming* from `prewarm` before its start until LATE_START after it: its learners' workspaces are
+started, once per learner and session, so a learner who stops theirs on purpose is not started again (nor, after
+LATE_START, by a hub restarted mid-session that has forgotten who it started). It is *in use* from `prewarm`
+before its start to its end: its learners' workspaces are not stopped for another session. It is *closing*
 from `grace` after its end for CLOSING_WINDOW: its learners' workspaces that have been idle for `grace` are
 stopped, unless another warming session needs them. Later idleness is the idle culler's business.
 """
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 CLOSING_WINDOW = timedelta(minutes=30)
+LATE_START = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class Plan:
 
 
 def is_warming(session: DueSession, now: datetime, prewarm: timedelta) -> bool:
+    return session.starts_at - prewarm <= now < min(session.ends_at, session.starts_at + LATE_START)
+
+
+def is_in_use(session: DueSession, now: datetime, prewarm: timedelta) -> bool:
     return session.starts_at - prewarm <= now < session.ends_at
 
 
@@ -64,7 +71,7 @@ def plan(
     `attempted`: (session, learner) pairs already started once."""
     result = Plan()
     warming = [s for s in sessions if is_warming(s, now, prewarm)]
-    needed = {learner for s in warming for learner in s.learners}
+    needed = {learner for s in sessions if is_in_use(s, now, prewarm) for learner in s.learners}
     for session in warming:
         for learner in session.learners:
             if learner not in hub_users or learner in session.blocked:
