@@ -31,9 +31,9 @@ def test_learners_are_started_in_the_prewarm_window_only() -> None:
     users = {"an": None, "binh": idle(1, T0), "chi": None}
     assert plan(T0 - timedelta(minutes=11), [s], users, set(), PREWARM, GRACE).start == []
     todo = plan(T0 - timedelta(minutes=10), [s], users, set(), PREWARM, GRACE)
-    assert todo.start == [(1, "an"), (1, "chi")] and todo.stop == []  # binh's is running already
+    assert todo.start == [(s.key, "an"), (s.key, "chi")] and todo.stop == []  # binh's is running already
     # just after the start a learner not yet started is (a hub restarted at 08:05); later in the session nobody
-    assert plan(T0 + timedelta(minutes=14), [s], users, set(), PREWARM, GRACE).start == [(1, "an"), (1, "chi")]
+    assert plan(T0 + timedelta(minutes=14), [s], users, set(), PREWARM, GRACE).start == [(s.key, "an"), (s.key, "chi")]
     assert plan(T0 + timedelta(minutes=15), [s], users, set(), PREWARM, GRACE).start == []
     assert plan(T0 + timedelta(hours=3), [s], users, set(), PREWARM, GRACE).start == []
 
@@ -41,9 +41,12 @@ def test_learners_are_started_in_the_prewarm_window_only() -> None:
 def test_a_learner_is_started_once_per_session_and_unknown_ones_are_reported() -> None:
     s = DueSession(1, "K1", T0, T0 + timedelta(hours=3), ("an", "binh", "moi", "doi"), frozenset({"doi"}))
     users = {"an": None, "binh": None, "doi": None}  # "moi" has never logged in: the hub does not know them
-    todo = plan(T0, [s], users, {(1, "an")}, PREWARM, GRACE)
-    assert todo.start == [(1, "binh")]  # an stopped theirs after we started it: not again; doi must change password
+    todo = plan(T0, [s], users, {(s.key, "an")}, PREWARM, GRACE)
+    assert todo.start == [(s.key, "binh")]  # an stopped theirs after we started it: not again; doi must change password
     assert todo.unknown == {1: ["moi", "doi"]}
+    # the same id for a new session (SQLite reuses a deleted last row's id): a new session, started again
+    again = DueSession(1, "K1", T0 + timedelta(days=1), T0 + timedelta(days=1, hours=3), s.learners, s.blocked)
+    assert (again.key, "an") in plan(again.starts_at, [again], users, {(s.key, "an")}, PREWARM, GRACE).start
 
 
 def test_after_the_session_only_idle_workspaces_stop() -> None:
@@ -144,4 +147,3 @@ def test_the_service_runs_only_when_prewarming_is_on(tmp_path: Path) -> None:
     (role,) = on.roles
     assert set(role["scopes"]) == {"list:users", "read:users", "read:users:activity", "read:servers", "servers"}
     assert hub_service(HubSettings(data_dir=str(tmp_path), prewarm_minutes=0), None).services == []
-

@@ -29,6 +29,12 @@ class DueSession:
     learners: tuple[str, ...]
     blocked: frozenset[str] = frozenset()
 
+    @property
+    def key(self) -> tuple[int, str, datetime]:
+        """Who was started for which session is remembered by this: SQLite gives a deleted last row's id to the
+        next one, so the id alone would take a new session for one already pre-warmed."""
+        return (self.id, self.class_name, self.starts_at)
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -41,7 +47,7 @@ class Workspace:
 
 @dataclass
 class Plan:
-    start: list[tuple[int, str]] = field(default_factory=list)  # (session id, username)
+    start: list[tuple[tuple, str]] = field(default_factory=list)  # (session key, username)
     stop: list[str] = field(default_factory=list)
     # learners the hub has never seen, or who must choose their password first: nothing to start
     unknown: dict[int, list[str]] = field(default_factory=dict)
@@ -63,12 +69,12 @@ def plan(
     now: datetime,
     sessions: list[DueSession],
     hub_users: dict[str, Workspace | None],
-    attempted: set[tuple[int, str]],
+    attempted: set[tuple[tuple, str]],
     prewarm: timedelta,
     grace: timedelta,
 ) -> Plan:
     """`hub_users`: every learner of `sessions` the hub knows, with their server (None: not running).
-    `attempted`: (session, learner) pairs already started once."""
+    `attempted`: (session key, learner) pairs already started once."""
     result = Plan()
     warming = [s for s in sessions if is_warming(s, now, prewarm)]
     needed = {learner for s in sessions if is_in_use(s, now, prewarm) for learner in s.learners}
@@ -76,8 +82,8 @@ def plan(
         for learner in session.learners:
             if learner not in hub_users or learner in session.blocked:
                 result.unknown.setdefault(session.id, []).append(learner)
-            elif hub_users[learner] is None and (session.id, learner) not in attempted:
-                result.start.append((session.id, learner))
+            elif hub_users[learner] is None and (session.key, learner) not in attempted:
+                result.start.append((session.key, learner))
     idle_since = now - grace
     for session in sessions:
         if not is_closing(session, now, grace):

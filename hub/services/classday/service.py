@@ -117,7 +117,7 @@ class ClassDay:
         self.prewarm = timedelta(minutes=settings.prewarm_minutes)
         self.grace = timedelta(minutes=settings.prewarm_grace_minutes)
         self.starts = asyncio.Semaphore(max(1, min(settings.prewarm_parallel, settings.concurrent_spawn_limit // 2)))
-        self.attempted: set[tuple[int, str]] = set()
+        self.attempted: set[tuple[tuple, str]] = set()
         self.starting: dict[str, asyncio.Task] = {}
         self.warned: set[int] = set()  # sessions whose capacity was checked (once per session per run)
         self.status: dict[str, Any] = {"sessions": {}, "capacity": {}}
@@ -129,8 +129,8 @@ class ClassDay:
         learners = sorted({learner for s in sessions for learner in s.learners})
         hub_users = await self.hub_workspaces(learners)
         todo = plan(now, sessions, hub_users, self.attempted, self.prewarm, self.grace)
-        for session_id, username in todo.start:
-            self.attempted.add((session_id, username))
+        for session_key, username in todo.start:
+            self.attempted.add((session_key, username))
             if username not in self.starting:
                 self.starting[username] = asyncio.create_task(self.start(username))
         for username in todo.stop:
