@@ -22,7 +22,7 @@ import docker.errors
 from dockerspawner import DockerSpawner
 from jupyterhub.spawner import SpawnException
 from tornado import web
-from traitlets import Integer, Unicode, default
+from traitlets import Float, Integer, Unicode, default
 from traitlets.config import Config
 
 from graders.text import Text
@@ -112,6 +112,9 @@ class WorkspaceSpawner(DockerSpawner):
     ).tag(config=True)
     disk_dir = Unicode("", help="Where the learners' disk images live and are mounted.").tag(config=True)
     timezone = Unicode(SCHOOL_TIMEZONE, help="TZ of the workspaces: the hub's `timezone` setting.").tag(config=True)
+    server_poll_seconds = Float(
+        0.05, help="How often a starting workspace's server is asked whether it answers (wait_for_server)."
+    ).tag(config=True)
 
     @default("name_template")
     def _default_name_template(self) -> str:
@@ -147,7 +150,36 @@ class WorkspaceSpawner(DockerSpawner):
         ip_port = await super().start()
         if disk is not None:
             await self.check_home_in_container(disk)
+        await self.wait_for_server(*ip_port)
         return ip_port
+
+    async def wait_for_server(self, ip: str, port: int) -> None:
+        """Return as soon as the workspace's server accepts connections, so that the hub's own HTTP check (which
+        follows, and decides) passes at its first try: the hub waits with exponential backoff and random jitter
+        (up to 0.2, 0.4, 0.8, 1.6, 3.2 s…), which left learners waiting for seconds after their server was up.
+        A TCP connect, not a request: refused costs one system call, so a class starting at once stays cheap.
+        Gives up quietly after `http_timeout` or when the container stops: the hub's check then fails as before."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.http_timeout
+        # Docker calls of the whole hub share one thread (DockerSpawner): a class starting at once must not fill
+        # it with these looks, so they come at 1, 2, 4, 8, 8… s.
+        look_every = 1.0
+        next_look = loop.time() + look_every
+        while loop.time() < deadline:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=2)
+            except OSError:  # refused, or timed out (TimeoutError is an OSError): not listening yet
+                pass
+            else:
+                writer.close()
+                return
+            if loop.time() > next_look:  # a server that crashed is not waited for
+                look_every = min(2 * look_every, 8.0)
+                next_look = loop.time() + look_every
+                state = (await self.docker("inspect_container", self.container_id))["State"]
+                if not state.get("Running"):
+                    return
+            await asyncio.sleep(self.server_poll_seconds)
 
     async def check_isolation(self) -> None:
         """Fail closed: no workspace starts unless its network and the host firewall are as `truongso up`
