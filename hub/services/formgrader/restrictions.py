@@ -152,8 +152,10 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     from jupyter_server.utils import url_path_join
 
+    from hub.services.formgrader.fast_api import install
     from hub.services.formgrader.logs import output_transform
 
+    install()  # nbgrader's pages read the gradebook in bulk (fast_api.py: which nbgrader, and why)
     web_app = serverapp.web_app
     pattern = url_path_join(web_app.settings["base_url"], r"/formgrader/?")
     web_app.add_handlers(".*$", [(pattern, _course_only_handler())])
@@ -162,4 +164,4 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     rules.insert(0, rules.pop(-2))
     # First in line, ahead of any compression, so the transform reads nbgrader's JSON as written.
     web_app.transforms.insert(0, output_transform(str(serverapp.root_dir)))
-    serverapp.log.info("Trường Số: formgrader kept on its course; action logs summarised")
+    serverapp.log.info("Trường Số: formgrader kept on its course; action logs summarised; bulk gradebook reads")

@@ -4,6 +4,8 @@ Plain synchronous functions (run off the event loop by the handlers)."""
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,27 +111,103 @@ def instructor_view(app: Any, caller: Caller, course_id: str) -> tuple[list[Clas
     course = app.courses[course_id]
     progress = taught_classes(app, caller, course_id)
     released = [r.assignment_id for r in app.store.releases(course_id)]
-    latest = {(s.student, s.assignment_id): s for s, _ in app.store.submissions(course_id, latest_only=True)}
     usernames = [u for p in progress for u, _ in p.learners]
+    late = latest_lateness(app, course_id, usernames)
     scores = gradebook_scores(app.settings.gradebook_url_for(course_id), usernames, released)
+    deadlines = {assignment_id: app.store.deadlines(course_id, assignment_id) for assignment_id in released}
     for p in progress:
         for assignment_id in released:
-            deadlines = app.store.deadlines(course_id, assignment_id)
-            due = deadlines.get(p.name) or deadlines.get(DEFAULT_CLASS)
+            due = deadlines[assignment_id].get(p.name) or deadlines[assignment_id].get(DEFAULT_CLASS)
             p.deadlines[assignment_id] = when(due, app.settings.timezone)
             for username, _ in p.learners:
-                submission = latest.get((username, assignment_id))
+                seconds_late = late.get((username, assignment_id))
                 score = scores.get((username, assignment_id))
                 if score is not None:
                     p.cells[(username, assignment_id)] = ProgressCell("graded", score.shown(), score.needs_manual_grade)
-                elif submission is not None:
-                    p.cells[(username, assignment_id)] = ProgressCell(
-                        "late" if submission.seconds_late else "submitted"
-                    )
+                elif seconds_late is not None:
+                    p.cells[(username, assignment_id)] = ProgressCell("late" if seconds_late else "submitted")
                 else:
                     p.cells[(username, assignment_id)] = ProgressCell("")
     course_assignments = [a for a in course.assignments if a.id in released]
     return progress, course_assignments
+
+
+# Up to this many learners shown, their submissions are fetched by name; beyond (an admin's view of every
+# class), the course's rows are read once and filtered here.
+NAMED_UP_TO = 500
+
+
+def latest_lateness(app: Any, course_id: str, usernames: list[str]) -> dict[tuple[str, str], int]:
+    """(learner, assignment) -> seconds late of the learner's latest attempt, for these learners only: three
+    columns per row, not the course's every attempt with its feedback (one query per attempt)."""
+    from hub.coursework.models import Submission
+
+    wanted = set(usernames)
+    if not wanted:
+        return {}
+    columns = (Submission.student, Submission.assignment_id, Submission.seconds_late)
+    rows: list[Any] = []
+    with app.directory.session() as s:
+        query = s.query(*columns).filter(Submission.course_id == course_id)
+        if len(wanted) <= NAMED_UP_TO:
+            query = query.filter(Submission.student.in_(sorted(wanted)))
+        rows = query.order_by(Submission.submitted_at).all()  # oldest first: the latest attempt is kept
+    return {(student, assignment): late or 0 for student, assignment, late in rows if student in wanted}
+
+
+# The scores of the last few (gradebook, learners, assignments) asked for about many learners, kept while an
+# SQLite gradebook file is unchanged: an admin's view of every class reads every grade of the course, and
+# re-reading it on each view is what makes that page slow. Any commit by the formgrader or the autograder
+# changes the file's change counter (or its write-ahead log), so a new grade shows at the next view. Other
+# databases are read every time.
+_SCORES_KEPT = 4
+_scores_cache: dict[tuple, tuple[tuple, dict]] = {}
+_scores_lock = threading.Lock()
+
+
+def _gradebook_version(url: str) -> tuple | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    marks = []
+    for name in (path, path + "-wal", path + "-journal"):
+        try:
+            st = os.stat(name)
+            marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            marks.append(None)
+    if marks[0] is None:
+        return None
+    try:  # SQLite's file change counter (header bytes 24-27): +1 at every commit, even within one clock tick
+        with open(path, "rb") as fh:
+            fh.seek(24)
+            marks.append(fh.read(4))
+    except OSError:
+        return None
+    return tuple(marks)
+
+
+def _cached_scores(url: str, usernames: list[str], assignment_ids: Iterable[str], read: Any) -> dict:
+    from graders.scores import INDEXED_UP_TO
+
+    assignments = tuple(sorted(set(assignment_ids)))
+    if len(set(usernames)) <= INDEXED_UP_TO:  # a class or a learner: their own rows, through indexes, every time
+        return read(url, usernames, assignments)
+    key = (url, tuple(sorted(set(usernames))), assignments)
+    version = _gradebook_version(url)
+    if version is not None:
+        with _scores_lock:
+            cached = _scores_cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    scores = read(url, usernames, assignments)
+    if version is not None and version == _gradebook_version(url):  # unchanged while it was read
+        with _scores_lock:
+            _scores_cache.pop(key, None)
+            _scores_cache[key] = (version, scores)
+            while len(_scores_cache) > _SCORES_KEPT:
+                _scores_cache.pop(next(iter(_scores_cache)))
+    return scores
 
 
 def gradebook_scores(
@@ -141,7 +219,7 @@ def gradebook_scores(
     from graders.scores import GradebookMissing, GradebookUnreadable, assignment_scores
 
     try:
-        scores = assignment_scores(gradebook_url, usernames, assignment_ids)
+        scores = _cached_scores(gradebook_url, usernames, assignment_ids, assignment_scores)
     except GradebookMissing:
         return {}
     except GradebookUnreadable as exc:
