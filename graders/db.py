@@ -10,6 +10,7 @@ At the bottom of the layers: it imports nothing of ours but time helpers.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,3 +147,28 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def sqlite_change_mark(db_url: str) -> tuple | None:
+    """What changes whenever an SQLite database file changes (any commit, even within one clock tick), for
+    caches of what was read from it; None: not an SQLite file we can watch."""
+    if not db_url.startswith("sqlite:///"):
+        return None
+    path = db_url.removeprefix("sqlite:///").split("?", 1)[0]
+    marks = []
+    for name in (path, path + "-wal", path + "-journal"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            marks.append(None)
+            continue
+        marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    if marks[0] is None:
+        return None
+    try:  # SQLite's file change counter (header bytes 24-27): +1 at every commit, even within one clock tick
+        with open(path, "rb") as fh:
+            fh.seek(24)
+            marks.append(fh.read(4))
+    except OSError:
+        return None
+    return tuple(marks)

@@ -35,6 +35,8 @@ from nbgrader.apps.api import NbGraderAPI
 from nbgrader.utils import as_timezone, to_numeric_tz
 from sqlalchemy import Boolean, DateTime, bindparam, text
 
+from graders.db import sqlite_change_mark
+
 # nbgrader's Grade.score (its CASE): the manual score over the automatic one, plus extra credit
 # (NULL where a LEFT JOIN found no grade)
 SCORE = """(CASE WHEN g.id IS NULL THEN NULL
@@ -213,30 +215,6 @@ _facts_cache: dict[str, tuple[tuple, dict[str, dict[str, Any]], set[str]]] = {} 
 _facts_lock = threading.Lock()
 
 
-def _version(db_url: str) -> tuple | None:
-    """What changes whenever an SQLite gradebook changes; None: not a file we can watch."""
-    if not db_url.startswith("sqlite:///"):
-        return None
-    path = db_url.removeprefix("sqlite:///").split("?", 1)[0]
-    marks = []
-    for name in (path, path + "-wal", path + "-journal"):
-        try:
-            st = os.stat(name)
-        except OSError:
-            marks.append(None)
-            continue
-        marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
-    if marks[0] is None:
-        return None
-    try:  # SQLite's file change counter (header bytes 24-27): +1 at every commit, even within one clock tick
-        with open(path, "rb") as fh:
-            fh.seek(24)
-            marks.append(fh.read(4))
-    except OSError:
-        return None
-    return tuple(marks)
-
-
 # A learner's folder in submitted/ -> (its mtime, the assignment folders in it): a folder's mtime changes
 # whenever a name in it is added, removed or renamed, so one stat per learner replaces one listing.
 _folders_cache: dict[str, tuple[int, frozenset[str]]] = {}
@@ -322,7 +300,7 @@ class FastNbGraderAPI(NbGraderAPI):
     def _assignment_dicts(self, names: list[str]) -> dict[str, dict[str, Any]]:
         """What stock get_assignment reads from the gradebook, for several assignments at once."""
         url = self.coursedir.db_url
-        version = _version(url)
+        version = sqlite_change_mark(url)
         key = f"{url}|{self.timezone}|{self.timestamp_format}"
         if version is not None:
             with _facts_lock:
@@ -330,7 +308,7 @@ class FastNbGraderAPI(NbGraderAPI):
             if cached is not None and cached[0] == version and all(n in cached[1] or n in cached[2] for n in names):
                 return {n: cached[1][n] for n in names if n in cached[1]}
         found = self._read_assignment_dicts(names)
-        if version is not None and version == _version(url):  # unchanged while it was read
+        if version is not None and version == sqlite_change_mark(url):  # unchanged while it was read
             with _facts_lock:
                 _facts_cache[key] = (version, found, set(names) - set(found))
         return found

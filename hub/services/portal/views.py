@@ -4,13 +4,13 @@ Plain synchronous functions (run off the event loop by the handlers)."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from graders.db import sqlite_change_mark
 from hub.coursework.access import Caller
 from hub.coursework.models import DEFAULT_CLASS
 from hub.directory.models import Enrolment, EnrolmentRole, Person, SchoolClass
@@ -165,28 +165,6 @@ _scores_cache: dict[tuple, tuple[tuple, dict]] = {}
 _scores_lock = threading.Lock()
 
 
-def _gradebook_version(url: str) -> tuple | None:
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url.removeprefix("sqlite:///").split("?", 1)[0]
-    marks = []
-    for name in (path, path + "-wal", path + "-journal"):
-        try:
-            st = os.stat(name)
-            marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
-        except OSError:
-            marks.append(None)
-    if marks[0] is None:
-        return None
-    try:  # SQLite's file change counter (header bytes 24-27): +1 at every commit, even within one clock tick
-        with open(path, "rb") as fh:
-            fh.seek(24)
-            marks.append(fh.read(4))
-    except OSError:
-        return None
-    return tuple(marks)
-
-
 def _cached_scores(url: str, usernames: list[str], assignment_ids: Iterable[str], read: Any) -> dict:
     from graders.scores import INDEXED_UP_TO
 
@@ -194,14 +172,14 @@ def _cached_scores(url: str, usernames: list[str], assignment_ids: Iterable[str]
     if len(set(usernames)) <= INDEXED_UP_TO:  # a class or a learner: their own rows, through indexes, every time
         return read(url, usernames, assignments)
     key = (url, tuple(sorted(set(usernames))), assignments)
-    version = _gradebook_version(url)
+    version = sqlite_change_mark(url)
     if version is not None:
         with _scores_lock:
             cached = _scores_cache.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
     scores = read(url, usernames, assignments)
-    if version is not None and version == _gradebook_version(url):  # unchanged while it was read
+    if version is not None and version == sqlite_change_mark(url):  # unchanged while it was read
         with _scores_lock:
             _scores_cache.pop(key, None)
             _scores_cache[key] = (version, scores)
