@@ -9,7 +9,7 @@ from pathlib import Path
 
 from graders.text import UserError
 from graders.timeutil import school_zone, utcnow
-from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory
+from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory, print_row_errors
 from hub.directory.models import Enrolment, Funding, SchoolClass
 from hub.roster.validate import CLASS_CODE_RE, normalize_class_code
 from hub.settings import HubSettings
@@ -170,10 +170,7 @@ def run_session_import(args: argparse.Namespace) -> int:
 
 def print_sessions_report(report: TimetableReport) -> None:
     if report.errors:
-        print(f"Tệp có {len(report.errors)} lỗi; KHÔNG nhập gì. / {len(report.errors)} error(s); NOTHING imported.")
-        print("dòng/row  cột/column                  lý do / reason")
-        for e in report.errors:
-            print(f"{e.row:>8}  {e.column[:26]:<26}  {e.reason.vi} / {e.reason.en}")
+        print_row_errors(report.errors)
         return
     mode = "Kiểm tra (không ghi) / dry run (nothing written)" if report.dry_run else "Đã nhập / imported"
     print(

@@ -82,3 +82,11 @@ def existing_data_dir(data_dir: Path) -> Path:
             f"{data_dir} is not a Trường Số data directory yet; run `truongso up --data-dir {data_dir}` first",
         )
     return data_dir
+
+
+def print_row_errors(errors: list) -> None:
+    """A file import's refusal: the count, then one line per broken row (row, column, reason in both languages)."""
+    print(f"Tệp có {len(errors)} lỗi; KHÔNG nhập gì. / {len(errors)} error(s); NOTHING imported.")
+    print("dòng/row  cột/column                  lý do / reason")
+    for e in errors:
+        print(f"{e.row:>8}  {e.column[:26]:<26}  {e.reason.vi} / {e.reason.en}")

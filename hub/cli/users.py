@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from graders.text import UserError
-from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory
+from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory, print_row_errors
 from hub.directory import accounts
 from hub.directory.models import Enrolment, Person
 from hub.roster.importer import ImportReport, import_roster
@@ -51,10 +51,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def print_report(report: ImportReport, seconds: float) -> None:
     if report.errors:
-        print(f"Tệp có {len(report.errors)} lỗi; KHÔNG nhập gì. / {len(report.errors)} error(s); NOTHING imported.")
-        print("dòng/row  cột/column                  lý do / reason")
-        for e in report.errors:
-            print(f"{e.row:>8}  {e.column[:26]:<26}  {e.reason.vi} / {e.reason.en}")
+        print_row_errors(report.errors)
         return
     mode = "Kiểm tra (không ghi) / dry run (nothing written)" if report.dry_run else "Đã nhập / imported"
     print(
