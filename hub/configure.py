@@ -61,6 +61,11 @@ def apply_spawner(settings: HubSettings, c: Config) -> None:
     c.Spawner.http_timeout = 90
     if settings.spawner == "local":
         apply_local_spawner(settings, c)
+    elif settings.spawner == "swarm":
+        from hub.cluster.registry import pinned_image
+        from hub.swarm.spawner import apply_swarm_spawner
+
+        apply_swarm_spawner(settings, c, pinned_image(settings, "workspace"))
     else:
         from hub.spawner import apply_docker_spawner
 

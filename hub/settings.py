@@ -53,6 +53,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "workspace_idle_memory",
     ),
     "docker": ("docker_prefix",),
+    "cluster": tuple(
+        "advertise_addr registry registry_port homes_dir home_volume_options gateway_image workspaces_on_manager "
+        "grade_on_cluster".split()
+    ),
     "exchange": ("exchange_quota_mb", "exchange_attempts_per_hour"),
     "grading": ("gradebook_url",),
 }
@@ -79,10 +83,11 @@ class HubSettings(DataDirSettings, HasTraits):
     port = Integer(8000, help="Port the public proxy listens on.").tag(config=True)
     base_url = Unicode("/", help="URL prefix of the whole site, e.g. /truongso/.").tag(config=True)
     spawner = Enum(
-        ["auto", "docker", "local"],
+        ["auto", "docker", "swarm", "local"],
         "auto",
-        help="docker: one container per learner (production). local: processes on this machine, "
-        "NOT isolated, for trying it out. auto: docker when an engine answers, else local.",
+        help="docker: one container per learner (production, one server). swarm: one Docker Swarm service per "
+        "learner, on the cluster's nodes ([cluster]). local: processes on this machine, NOT isolated, for trying "
+        "it out. auto: docker when an engine answers, else local.",
     ).tag(config=True)
     demo = Bool(False, help="Create the demo class and accounts and print their passwords.").tag(config=True)
     db_url = Unicode(
@@ -190,6 +195,40 @@ class HubSettings(DataDirSettings, HasTraits):
     workspace_disk_dir = Unicode(
         help="Where learners' disk images live and are mounted (default: <data_dir>/homes)."
     ).tag(config=True)
+    # [cluster]: several servers in one Docker Swarm (spawner = "swarm"); README "Nhiều máy chủ / Several servers".
+    advertise_addr = Unicode(
+        help="The manager's address the other nodes reach (swarm init --advertise-addr, the registry, the hub). "
+        "Default: the address of Docker's own bridge (docker0)."
+    ).tag(config=True)
+    registry = Unicode(
+        help="host:port of the private registry the nodes pull our images from (default: <advertise_addr>:"
+        "<registry_port>, the one `truongso cluster init` runs on the manager). No public registry is used."
+    ).tag(config=True)
+    registry_port = Integer(5000, help="Port of the private registry run on the manager.").tag(config=True)
+    homes_dir = Unicode(
+        help="Learners' homes on the shared file server, as mounted on the manager (the hub makes each learner's "
+        "folder there). Default: <data_dir>/cluster-homes."
+    ).tag(config=True)
+    home_volume_options = Dict(
+        {"type": "none", "o": "bind", "device": "{homes_dir}/{user}"},
+        help="Options of the Docker `local` volume driver that mounts one learner's home on whichever node runs "
+        "their workspace; {homes_dir} and {user} (the learner's escaped name) are filled in. NFS, e.g. "
+        '{type = "nfs", o = "addr=10.0.0.5,nfsvers=4,rw", device = ":/srv/truongso/homes/{user}"}. The default '
+        "binds the same path on every node: the file server's share mounted there (fstab) by the node's admin.",
+    ).tag(config=True)
+    gateway_image = Unicode(
+        "truongso/gateway:latest",
+        help="Image of the gateway between the hub and the workspaces' private networks (swarm).",
+    ).tag(config=True)
+    workspaces_on_manager = Bool(
+        False,
+        help="Whether workspaces may run on the manager too (it runs the hub, its services, the registry and the "
+        "gateway). Off: worker nodes only; a one-server swarm needs it on.",
+    ).tag(config=True)
+    grade_on_cluster = Bool(
+        False, help="`truongso grade` runs its sandboxes as one-shot Swarm services on the worker nodes."
+    ).tag(config=True)
+
     timezone = Unicode(
         SCHOOL_TIMEZONE,
         help="The school's time zone (an IANA name): deadlines typed and shown, workspaces' clocks (TZ), "
@@ -261,6 +300,10 @@ class HubSettings(DataDirSettings, HasTraits):
     @default("workspace_network")
     def _default_workspace_network(self) -> str:
         return f"{self.docker_prefix}-workspaces"
+
+    @default("homes_dir")
+    def _default_homes_dir(self) -> str:
+        return str(self.data_path / "cluster-homes")
 
     @default("workspace_disk_dir")
     def _default_workspace_disk_dir(self) -> str:

@@ -185,24 +185,7 @@ class WorkspaceSpawner(DockerSpawner):
         """Fail closed: no workspace starts unless its network and the host firewall are as `truongso up`
         made them (an `iptables -F`, a firewall reload or a recreated network would silently open the
         host's ports). Costs one Docker call and two iptables calls."""
-        try:
-            attrs = await self.docker("inspect_network", self.network_name)
-        except docker.errors.NotFound:
-            problem: Text | None = Text(
-                f"mạng Docker {self.network_name} không còn", f"Docker network {self.network_name} is gone"
-            )
-        else:
-            problem = network_problem(attrs) or await self.blocking(
-                check_host_firewall, workspace_network(attrs), self.resource_prefix
-            )
-        if problem is not None:
-            raise SpawnRefused(
-                NOT_PROTECTED,
-                reason="firewall",
-                log_message=f"Không mở workspace của {self.user.name}: {problem.vi}; chạy lại `truongso up` để dựng "
-                f"lại tường lửa / Refusing to start {self.user.name}'s workspace: {problem.en}; restart `truongso up` "
-                "to put the firewall back",
-            )
+        await refuse_unprotected(self, self.network_name)
 
     async def prepare_home(self) -> storage.HomeDisk | None:
         """The learner's disk mounted and bound as their home (None: the old unbounded volume, only when the
@@ -333,20 +316,47 @@ class WorkspaceSpawner(DockerSpawner):
         self.log.warning("Container %s is still being removed after 10 s", self.object_id)
 
     def get_env(self) -> dict:
-        env = super().get_env()
-        env.pop("JUPYTER_IMAGE_SPEC", None)
-        env["TZ"] = self.timezone
-        # Belt and braces with the venv (which already has no user site): a learner's ~/.local packages
-        # must not change the server (jupyterhub-singleuser, nbgrader's extensions, the exchange client).
-        env["PYTHONNOUSERSITE"] = "1"
-        # Kernel connection files in /tmp (memory), not in the home: a full home must not stop new kernels,
-        # or the learner could not run the code that frees space.
-        env["JUPYTER_RUNTIME_DIR"] = "/tmp/jupyter-runtime"
+        env = workspace_environment(super().get_env(), self.timezone)
         disk = self.home_disk
         if disk is not None and (self.disk_limit > 0 or disk.image.exists()):
             size = max(self.disk_limit, disk.image.stat().st_size if disk.image.exists() else 0)
             env["TRUONGSO_DISK_LIMIT"] = storage.format_size(size)  # for the "storage full" messages
         return env
+
+
+def workspace_environment(env: dict, timezone: str) -> dict:
+    """What every workspace's environment has, whichever spawner starts it."""
+    env.pop("JUPYTER_IMAGE_SPEC", None)
+    env["TZ"] = timezone
+    # Belt and braces with the venv (which already has no user site): a learner's ~/.local packages
+    # must not change the server (jupyterhub-singleuser, nbgrader's extensions, the exchange client).
+    env["PYTHONNOUSERSITE"] = "1"
+    # Kernel connection files in /tmp (memory), not in the home: a full home must not stop new kernels,
+    # or the learner could not run the code that frees space.
+    env["JUPYTER_RUNTIME_DIR"] = "/tmp/jupyter-runtime"
+    return env
+
+
+async def refuse_unprotected(spawner: Any, network_name: str) -> None:
+    """Refuse the start unless the workspaces' bridge network and the host firewall are as `truongso up` made
+    them (`spawner`: a DockerSpawner with `resource_prefix` and `blocking`)."""
+    try:
+        attrs = await spawner.docker("inspect_network", network_name)
+    except docker.errors.NotFound:
+        problem: Text | None = Text(f"mạng Docker {network_name} không còn", f"Docker network {network_name} is gone")
+    else:
+        problem = network_problem(attrs) or await spawner.blocking(
+            check_host_firewall, workspace_network(attrs), spawner.resource_prefix
+        )
+    if problem is not None:
+        name = spawner.user.name
+        raise SpawnRefused(
+            NOT_PROTECTED,
+            reason="firewall",
+            log_message=f"Không mở workspace của {name}: {problem.vi}; chạy lại `truongso up` để dựng "
+            f"lại tường lửa / Refusing to start {name}'s workspace: {problem.en}; restart `truongso up` "
+            "to put the firewall back",
+        )
 
 
 def docker_ready(image: str | None = None) -> tuple[bool, Text]:

@@ -144,6 +144,15 @@ def grader_image(docker_client: object) -> str:
     return built_image(docker_client, "grader")
 
 
+@pytest.fixture(scope="session")
+def swarm_cluster(docker_client: object) -> Iterator[object]:
+    """The multi-node test Swarm (tests/support/swarm_cluster.py): host manager (active), two worker nodes,
+    the private registry. Shared by concurrent sessions; kept between runs with TRUONGSO_KEEP_CLUSTER=1."""
+    from support.swarm_cluster import swarm_cluster_fixture
+
+    yield from swarm_cluster_fixture(docker_client)
+
+
 class Postgres:
     """The machine's PostgreSQL cluster (Debian's), with throwaway databases for this test session."""
 

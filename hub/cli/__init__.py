@@ -18,7 +18,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # Verbs in the order `truongso --help` lists them; each module has `register(subparsers)`.
-VERBS = ("up", "down", "users", "classes", "images", "grade", "certificates")
+VERBS = ("up", "down", "users", "classes", "images", "grade", "certificates", "cluster", "kubernetes")
 
 
 def build_parser() -> Parser:

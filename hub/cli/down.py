@@ -58,9 +58,16 @@ def _remove_workspaces(data_dir: Path) -> None:
         client = docker.from_env()
     except Exception:
         return
-    for container in client.containers.list(
-        all=True, filters={"label": f"org.truongso.prefix={settings.docker_prefix}"}
-    ):
+    label = {"label": f"org.truongso.prefix={settings.docker_prefix}"}
+    if settings.spawner == "swarm":  # learners' services (files stay on the share), then the gateway below
+        from docker.errors import APIError
+
+        try:
+            for service in client.services.list(filters=label):
+                service.remove()
+        except APIError:  # not a swarm manager (any more): no services to remove
+            pass
+    for container in client.containers.list(all=True, filters=label):
         container.remove(force=True)
     from hub.storage import release_all
 

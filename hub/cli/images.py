@@ -19,6 +19,16 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--base", help="image nền có sẵn / an existing local base image (default: made with debootstrap)")
     p.add_argument("--only", choices=["workspace", "grader"], help="chỉ một image / only this image")
+    p = add_action(
+        sub,
+        "push",
+        "đẩy image lên registry riêng của cụm, ghim digest / push to the cluster's private registry, pin digests",
+        run_push,
+    )
+    p.add_argument("--registry", metavar="HOST:PORT", help="registry (default: setting [cluster] registry)")
+    p.add_argument(
+        "--only", choices=["workspace", "grader", "gateway"], action="append", help="chỉ image này / only this one"
+    )
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -37,3 +47,28 @@ def run_build(args: argparse.Namespace) -> int:
     state = "tất cả dùng lại / everything reused" if report.all_reused else "xong / done"
     print(f"Image: {', '.join(report.images.values())} — {state}")
     return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    from hub.cli.common import load_settings
+    from hub.cluster.registry import PINNED_FILE, PUSHED_IMAGES, push_images
+
+    settings = load_settings(args.data_dir, {"registry": args.registry} if args.registry else None)
+    client = _docker_client()
+    pinned = push_images(settings, client, tuple(args.only or PUSHED_IMAGES), progress=print)
+    for name, ref in pinned.items():
+        print(f"{name}: {ref}")
+    print(f"Đã ghi / recorded: {settings.data_path / PINNED_FILE}")
+    return 0
+
+
+def _docker_client() -> object:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except DockerException as exc:
+        raise UserError(f"không kết nối được Docker: {exc}", f"cannot reach Docker: {exc}") from None
+    return client

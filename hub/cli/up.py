@@ -11,6 +11,7 @@ from graders.text import UserError
 from hub.cli.common import add_data_dir, load_settings
 from hub.keys import HubSecrets
 from hub.settings import HubSettings
+from hub.startup.cluster_host import ensure_cluster_gateway, ensure_swarm_ready
 from hub.startup.content import ensure_accounts, ensure_course_folders, ensure_databases
 from hub.startup.data_dir import ensure_data_dir, ensure_no_hub_running
 from hub.startup.docker_host import ensure_host_protection, ensure_spawner, ensure_workspace_network
@@ -25,7 +26,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     add_data_dir(p)
     p.add_argument("--ip", help="địa chỉ lắng nghe / address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="cổng / port (default 8000)")
-    p.add_argument("--spawner", choices=["auto", "docker", "local"], help="docker | local | auto (default)")
+    p.add_argument(
+        "--spawner", choices=["auto", "docker", "swarm", "local"], help="docker | swarm | local | auto (default)"
+    )
     p.add_argument("--demo", action="store_true", help="tạo lớp và tài khoản demo / demo class and accounts")
     p.set_defaults(run=run)
 
@@ -40,12 +43,17 @@ def run(args: argparse.Namespace) -> int:
     # Inputs are checked before anything is created, started or warned about.
     admin_password = admin_password_from_env(settings)
     ensure_public_port_free(settings, data_dir)
-    settings.spawner = ensure_spawner(settings.spawner, settings.workspace_image)
-    network = ensure_workspace_network(settings) if settings.spawner == "docker" else None
+    if settings.spawner == "swarm":
+        ensure_swarm_ready(settings)
+    else:
+        settings.spawner = ensure_spawner(settings.spawner, settings.workspace_image)
+    network = ensure_workspace_network(settings) if settings.spawner in ("docker", "swarm") else None
     settings = ensure_internal_ports(settings, data_dir)
     secrets = HubSecrets.ensure(data_dir)
     if network is not None:
         ensure_host_protection(settings, secrets, network)
+    if network is not None and settings.spawner == "swarm":
+        ensure_cluster_gateway(settings, secrets, network)
     directory = ensure_databases(settings)
     ensure_course_folders(settings, directory)
     generated, demo = ensure_accounts(settings, directory, admin_password)

@@ -63,6 +63,8 @@ def ensure_host_protection(settings: HubSettings, secrets: HubSecrets, network: 
     from hub.storage import check_disk_support
 
     ensure_host_firewall(network, settings.docker_prefix, workspace_ports(settings, secrets))
+    if settings.spawner == "swarm":  # homes are on the file server (home_volume_options), not disk images here
+        return
     if settings.workspace_disk_bytes:
         check_disk_support(Path(settings.workspace_disk_dir))
     else:

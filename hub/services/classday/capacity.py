@@ -124,6 +124,16 @@ def host_memory(client: Any | None) -> int:
     raise RuntimeError("no MemTotal in /proc/meminfo")
 
 
+def cluster_memory(client: Any) -> int:
+    """The memory of the Swarm nodes that take workspaces now (ready and active; drained ones do not)."""
+    total = 0
+    for node in client.nodes.list():
+        attrs = node.attrs
+        if attrs["Status"]["State"] == "ready" and attrs["Spec"].get("Availability") == "active":
+            total += int(attrs["Description"]["Resources"]["MemoryBytes"])
+    return total
+
+
 def assess(learners: set[str], mem_limit: str, idle_setting: str, host_total: int, running: dict[str, int]) -> Capacity:
     """The capacity check for `learners` (everyone in sessions that overlap, by container name), given the
     memory of the workspaces running now (`workspace_memory`)."""

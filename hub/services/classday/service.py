@@ -93,6 +93,8 @@ def measure(settings: HubSettings, docker: Any | None) -> tuple[dict[str, int], 
     """Memory of the running workspaces ({container: bytes}) and of the host."""
     if docker is None:
         return {}, capacity.host_memory(None)
+    if settings.spawner == "swarm":  # workspaces run on the nodes: their memory is not measured from here
+        return {}, capacity.cluster_memory(docker)
     return capacity.workspace_memory(docker, settings.docker_prefix), capacity.host_memory(docker)
 
 
