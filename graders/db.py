@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,25 +151,38 @@ class Database:
 
 
 def sqlite_change_mark(db_url: str) -> tuple | None:
-    """What changes whenever an SQLite database file changes (any commit, even within one clock tick), for
-    caches of what was read from it; None: not an SQLite file we can watch."""
+    """What changes whenever an SQLite database file changes (any commit, even within one clock tick and in WAL
+    mode, where the file's own change counter stays put until a checkpoint), for caches of what was read from it;
+    None: not an SQLite file we can watch."""
     if not db_url.startswith("sqlite:///"):
         return None
     path = db_url.removeprefix("sqlite:///").split("?", 1)[0]
-    marks = []
-    for name in (path, path + "-wal", path + "-journal"):
-        try:
-            st = os.stat(name)
-        except OSError:
-            marks.append(None)
-            continue
-        marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
-    if marks[0] is None:
-        return None
-    try:  # SQLite's file change counter (header bytes 24-27): +1 at every commit, even within one clock tick
-        with open(path, "rb") as fh:
-            fh.seek(24)
-            marks.append(fh.read(4))
+    try:
+        inode = os.stat(path).st_ino
     except OSError:
         return None
-    return tuple(marks)
+    version = _data_version(path, inode)
+    return None if version is None else (inode, version)
+
+
+# One read-only connection per watched file: SQLite's `PRAGMA data_version` changes whenever another connection
+# committed since this one last asked — the documented way to notice changes (mtimes tick too coarsely).
+_watchers: dict[str, tuple[int, sqlite3.Connection]] = {}
+_watchers_lock = threading.Lock()
+
+
+def _data_version(path: str, inode: int) -> int | None:
+    with _watchers_lock:
+        held = _watchers.get(path)
+        if held is not None and held[0] != inode:  # the file was replaced: watch the new one
+            held[1].close()
+            held = None
+        try:
+            if held is None:
+                uri = Path(path).absolute().as_uri() + "?mode=ro"
+                held = (inode, sqlite3.connect(uri, uri=True, check_same_thread=False))
+                _watchers[path] = held
+            return int(held[1].execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            _watchers.pop(path, None)
+            return None

@@ -60,6 +60,8 @@ def ensure_gateway(
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 read_only=True,
+                # it sits on every learner's network: it relays ports, it must never route between them
+                sysctls={"net.ipv4.ip_forward": "0"},
                 pids_limit=4096,  # one socat process per open connection
                 mem_limit="256m",
                 labels={PREFIX_LABEL: prefix, ROLE_LABEL: "gateway"},

@@ -327,7 +327,9 @@ class ClusterSpawner(SwarmSpawner):
             err = status.get("Err", "")
             if state == "running":
                 return
-            if state in {"failed", "rejected", "shutdown", "orphaned", "complete"} or (
+            # rejected (e.g. no image) or failed: Swarm would retry on the same node; a task shut down (its node
+            # drained meanwhile) is replaced by Swarm, so that one is waited for
+            if state in {"failed", "rejected"} or (
                 state == "pending" and err and unplaced_since is not None and loop.time() - unplaced_since > 10
             ):
                 await self.refuse_task(task, err or state)

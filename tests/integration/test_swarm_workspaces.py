@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 from support.hub import ADMIN_PASSWORD, Hub, HubSession, start_hub, truongso
 
 from hub.cluster.registry import RegistryTLS
 from hub.directory import accounts
 from hub.directory.db import Directory
 from hub.directory.models import Enrolment, Person, SchoolClass
+from hub.keys import HubSecrets
 from hub.spawner import stable_escape
 
 PASSWORD = "swarm-Passw0rd-2026"
@@ -131,8 +134,6 @@ def stop(session: HubSession) -> None:
 
 
 def wait_stopped(session: HubSession) -> None:
-    import time
-
     for _ in range(120):
         user = session.api("GET", f"/users/{session.username}").json()
         if not user.get("servers") and not user.get("pending"):
@@ -280,3 +281,52 @@ def test_no_room_in_the_cluster_is_a_clear_error(swarm_hub: Hub, swarm_cluster, 
     assert (swarm_cluster.shared_homes / stable_escape(learner) / f"{learner}.txt").exists()
     session.start_server(timeout=240)
     assert session.open_server().status_code == 200
+
+
+def test_a_node_that_cannot_get_the_image_is_a_clear_error(swarm_hub: Hub, swarm_cluster, docker_client) -> None:
+    """The registry down and the only node that may run the workspace without the image: the learner is told,
+    the log says what to check, no service is left, and once the registry is back the start works."""
+    from support.swarm_cluster import settings_for_cluster
+
+    from hub.cluster.registry import container_name, start_registry
+
+    learner = LEARNERS[4]
+    session = log_in(swarm_hub, learner)  # (logging in starts the workspace: stopped below with the others)
+    token = HubSecrets.ensure(swarm_hub.data_dir).api_token
+    admin = {"Authorization": f"token {token}"}
+    for username in LEARNERS:  # nothing may hold the image on the node it is removed from
+        requests.delete(f"{swarm_hub.url}/hub/api/users/{username}/server", headers=admin, timeout=60)
+    wait_for_no_services(docker_client, swarm_hub.prefix)
+    image = json.loads((swarm_hub.data_dir / "run" / "cluster-images.json").read_text())["workspace"]
+    keep, bare = swarm_cluster.workers
+    settings = settings_for_cluster()
+    registry = docker_client.containers.get(container_name(settings))
+    swarm_cluster.drain(keep)
+    try:
+        for _ in range(60):  # removed services' containers take a while to go from the node
+            if swarm_cluster.node_exec(bare, "docker", "image", "rm", "-f", image, check=False).returncode == 0:
+                break
+            time.sleep(1)
+        assert swarm_cluster.node_exec(bare, "docker", "image", "inspect", image, check=False).returncode != 0
+        registry.stop()  # start_registry (below) puts it back
+        with pytest.raises(RuntimeError, match="spawn (failed|refused)"):
+            session.start_server(timeout=150)
+        assert "cannot get the image from the private registry" in swarm_hub.log()
+        assert not docker_client.services.list(filters={"name": f"{swarm_hub.prefix}-ws-{stable_escape(learner)}"})
+    finally:
+        start_registry(settings, docker_client, advertise_addr=swarm_cluster.manager_addr, progress=lambda _: None)
+        swarm_cluster.activate(keep)
+    session.start_server(timeout=240)
+    assert read_back(session, f"{learner}.txt")["stdout"].strip() == f"bài của {learner}.txt"
+
+
+def wait_for_no_services(docker_client, prefix: str) -> None:
+    for _ in range(120):
+        services = docker_client.services.list(filters={"label": f"org.truongso.prefix={prefix}"})
+        containers = [
+            t for s in services for t in s.tasks() if t["Status"]["State"] in ("running", "starting", "preparing")
+        ]
+        if not services and not containers:
+            return
+        time.sleep(1)
+    raise AssertionError("workspaces did not stop")
