@@ -30,6 +30,7 @@ from graders.autograde.prepare import (
 )
 from graders.autograde.report import GradeReport, ReportStore, SubmissionResult
 from graders.autograde.sandbox import SandboxLimits, SandboxOutcome, SandboxPool, SandboxSpec, remove_stale_sandboxes
+from graders.autograde.swarm_pool import SwarmSandboxPool, check_cluster, remove_stale_swarm_sandboxes
 
 Progress = Callable[[int, int, SubmissionResult | None], None]
 GRACE = 30.0  # the host's backstop beyond the runner's own deadline
@@ -47,13 +48,15 @@ def grade_assignment(
     force: bool = False,
     config: Config | None = None,
     name_prefix: str | None = None,
+    cluster: bool = False,
 ) -> GradeReport:
     """Autograde `assignment_id`'s submissions in `course_dir` (a standard nbgrader course directory).
 
     `students` limits the batch; `force` regrades unchanged submissions; `config` overrides the course's
     nbgrader_config.py (nbgrader's classes and `SandboxGrader`). `progress(done, total, result)` is called
     from this thread. Raises AutogradeError when the batch cannot start; a submission that cannot be graded
-    is a `failed` result, never an exception.
+    is a `failed` result, never an exception. `cluster`: the sandboxes are one-shot services on the Docker
+    Swarm's worker nodes (swarm_pool.py) and `image` is the grader image pinned by digest in its registry.
     """
     started = time.monotonic()
     setup = setup_course(course_dir, config)
@@ -86,9 +89,9 @@ def grade_assignment(
             progress(0, total, None)
         if total:
             client = client or _docker_client()
-            _check_image(client, image or settings.image)
+            _check_image(client, image or settings.image, cluster)
             _run(assignment, wanted, workers, image or settings.image, client, store, report, progress, force,
-                 name_prefix or settings.name_prefix, gb)  # fmt: skip
+                 name_prefix or settings.name_prefix, gb, cluster)  # fmt: skip
     finally:
         gb.close()
     report.results.sort(key=lambda r: r.student)
@@ -97,7 +100,8 @@ def grade_assignment(
 
 
 def _run(a: Assignment, students: list[str], workers: int, image: str, client: Any, store: ReportStore,
-         report: GradeReport, progress: Progress | None, force: bool, prefix: str, gb: Any) -> None:  # fmt: skip
+         report: GradeReport, progress: Progress | None, force: bool, prefix: str, gb: Any,
+         cluster: bool = False) -> None:  # fmt: skip
     setup, s = a.setup, a.setup.settings
     prepared: dict[str, Submission] = {}
     todo = []
@@ -123,9 +127,14 @@ def _run(a: Assignment, students: list[str], workers: int, image: str, client: A
         labels={"org.truongso.course": setup.course_id[:60], "org.truongso.assignment": a.assignment_id[:60]},
         idle_timeout=2 * s.wall_timeout + 120,  # a warm sandbox nobody will use exits on its own
     )
-    remove_stale_sandboxes(client, prefix)
     workers = min(workers, len(todo))
-    pool = SandboxPool(client, spec, workers, len(todo))
+    pool: SandboxPool | SwarmSandboxPool
+    if cluster:
+        remove_stale_swarm_sandboxes(client, prefix)
+        pool = SwarmSandboxPool(client, spec, workers, len(todo))
+    else:
+        remove_stale_sandboxes(client, prefix)
+        pool = SandboxPool(client, spec, workers, len(todo))
     try:
         with ThreadPoolExecutor(workers, thread_name_prefix="autograde") as executor:
             pending: dict[Future[Executed], str] = {executor.submit(_execute, a, prepared[st], pool): st for st in todo}
@@ -149,7 +158,7 @@ def _run(a: Assignment, students: list[str], workers: int, image: str, client: A
 Executed = tuple[Submission, dict[str, Any], SandboxOutcome, dict[str, float]]
 
 
-def _execute(a: Assignment, sub: Submission, pool: SandboxPool) -> Executed:
+def _execute(a: Assignment, sub: Submission, pool: SandboxPool | SwarmSandboxPool) -> Executed:
     started = time.monotonic()
     prepare_notebooks(a, sub)
     job = sub.job(a.exec_options, a.setup.settings.wall_timeout)
@@ -208,9 +217,17 @@ def _docker_client() -> Any:
     return client
 
 
-def _check_image(client: Any, image: str) -> None:
+def _check_image(client: Any, image: str, cluster: bool = False) -> None:
     from docker.errors import ImageNotFound
 
+    if cluster:
+        problem = check_cluster(client, image)
+        if problem:
+            raise AutogradeError(
+                f"không chấm được trên cụm: {problem} (xem `truongso cluster status`, `truongso images push`)",
+                f"cannot grade on the cluster: {problem} (see `truongso cluster status`, `truongso images push`)",
+            )
+        return
     try:
         client.images.get(image)
     except ImageNotFound:

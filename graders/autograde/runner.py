@@ -24,6 +24,7 @@ import time
 
 MARKER = b"TRUONGSO-RESULT"
 PROTOCOL = 2
+JOB_KEY_ENV = "TRUONGSO_JOB_KEY"  # a swarm task's keys to its sealed job files (swarm_pool.py)
 OUTPUT_CUT = "[Trường Số: bỏ bớt đầu ra quá lớn"
 SUBMISSION_WALL_FACTOR = 3  # the submission's wall-clock limit, the same last resort (the host waits as long)
 WALL_FACTOR = 10  # nbclient's wall-clock limit, a last resort behind the run-time limit (Kernel.watch)
@@ -62,6 +63,24 @@ def read_job(fd, idle_timeout, max_bytes):
                 return None
             need = int(head[7:])
     return json.loads(buf[:need])
+
+
+def read_job_files(static, keys, max_bytes):
+    """The second input path, for a Swarm task (it has no stdin): the job sealed into the files of its secrets,
+    in order, with AES-256-GCM (swarm_pool.seal_job; `cryptography`). The learner's code can read those files;
+    without the key, which only this process's environment held, they tell it nothing. None if any file is
+    missing or altered."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        seal_key = bytes.fromhex(keys)
+        data = b"".join(open(path, "rb").read() for path in static["job_files"])
+        if len(data) - 28 > max_bytes:  # 12 bytes of nonce, 16 of tag
+            return None
+        return json.loads(AESGCM(seal_key).decrypt(data[:12], data[12:], None))
+    except (OSError, ValueError, InvalidTag):
+        return None
 
 
 def clean(value, state):
@@ -647,7 +666,7 @@ def write_files(workdir, files):
             fh.write(base64.b64decode(item["b64"]))
 
 
-async def amain(static, stdin_fd, started):
+async def amain(static, stdin_fd, started, job_keys=None):
     nonce = os.urandom(12).hex()
     caps = static["caps"]
     env = dict(static["kernel_env"])
@@ -674,7 +693,10 @@ async def amain(static, stdin_fd, started):
     warm_seconds = time.monotonic() - started
     warm_cpu, warm_self = counters()["cpu"], self_cpu()
     loop = asyncio.get_running_loop()
-    job = await loop.run_in_executor(None, read_job, stdin_fd, static["idle_timeout"], static["max_job_bytes"])
+    if job_keys is not None:
+        job = read_job_files(static, job_keys, static["max_job_bytes"])
+    else:
+        job = await loop.run_in_executor(None, read_job, stdin_fd, static["idle_timeout"], static["max_job_bytes"])
     if job is None:
         os._exit(3)
     job_started = time.monotonic()
@@ -740,6 +762,9 @@ def main():
     started = time.monotonic()
     ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4: 0
     static = json.loads(sys.argv[1])
+    job_keys = os.environ.pop(JOB_KEY_ENV, None)  # gone before any child starts; /proc/1/environ: not dumpable
+    for name, value in static.get("rlimits", {}).items():  # what a swarm task cannot be given (API 1.41)
+        resource.setrlimit(getattr(resource, name), (value, value))
     result_fd, stdin_fd, diag_fd = os.dup(1), os.dup(0), os.dup(2)  # private: not inherited by the kernel
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -750,7 +775,7 @@ def main():
     try:
         # Not asyncio.run: its clean-up starts a thread, which fails while learner processes hold the pid
         # limit; nothing needs cleaning up, the runner exits as soon as its frame is written.
-        key, result = asyncio.new_event_loop().run_until_complete(amain(static, stdin_fd, started))
+        key, result = asyncio.new_event_loop().run_until_complete(amain(static, stdin_fd, started, job_keys))
     except BaseException:
         import traceback
 

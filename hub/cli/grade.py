@@ -35,7 +35,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    "(default: DATA_DIR/courses/COURSE)")  # fmt: skip
     p.add_argument("--data-dir", default="data", type=Path, help="thư mục dữ liệu / data directory (default: ./data)")
     p.add_argument("--force", action="store_true", help="chấm lại cả bài không đổi / regrade unchanged submissions")
-    p.add_argument("--image", help="image chấm bài / grader image (default: truongso/grader:latest)")
+    p.add_argument("--image", help="image chấm bài / grader image (mặc định / default: truongso/grader:latest; "
+                   "với / with --cluster: bản `truongso images push` đã ghim / the one it pinned)")  # fmt: skip
+    p.add_argument("--cluster", action="store_true", help="chấm trên các máy worker của cụm Docker Swarm / "
+                   "run the sandboxes on the Swarm's worker nodes (default: [cluster] grade_on_cluster)")  # fmt: skip
     p.set_defaults(run=run_grade)
 
 
@@ -55,12 +58,19 @@ def run_grade(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.data_dir)  # also with --course-dir: docker_prefix, courses_root, …
     options = grading_options(settings, args.course, course_dir, own_course=args.course_dir is None)
+    cluster = args.cluster or settings.grade_on_cluster
+    image = args.image
+    if cluster and image is None:
+        from hub.cluster.registry import pinned_image
+
+        image = pinned_image(settings, "grader")  # by digest: every node runs the same bytes
     from graders.autograde import AutogradeError, grade_assignment
 
     bar = ProgressBar(sys.stderr)
     try:
         report = grade_assignment(course_dir, args.assignment, students=args.students, workers=args.workers,
-                                  image=args.image, force=args.force, progress=bar, **options)  # fmt: skip
+                                  image=image, force=args.force, progress=bar, cluster=cluster,
+                                  **options)  # fmt: skip
     except AutogradeError as exc:
         raise UserError(exc.text.vi, exc.text.en) from None
     finally:
