@@ -309,7 +309,7 @@ def test_a_node_that_cannot_get_the_image_is_a_clear_error(swarm_hub: Hub, swarm
             time.sleep(1)
         assert swarm_cluster.node_exec(bare, "docker", "image", "inspect", image, check=False).returncode != 0
         registry.stop()  # start_registry (below) puts it back
-        with pytest.raises(RuntimeError, match="spawn (failed|refused)"):
+        with pytest.raises(RuntimeError, match=r"spawn (failed|refused)"):
             session.start_server(timeout=150)
         assert "cannot get the image from the private registry" in swarm_hub.log()
         assert not docker_client.services.list(filters={"name": f"{swarm_hub.prefix}-ws-{stable_escape(learner)}"})
@@ -317,6 +317,7 @@ def test_a_node_that_cannot_get_the_image_is_a_clear_error(swarm_hub: Hub, swarm
         start_registry(settings, docker_client, advertise_addr=swarm_cluster.manager_addr, progress=lambda _: None)
         swarm_cluster.activate(keep)
     session.start_server(timeout=240)
+    assert session.open_server().status_code == 200
     assert read_back(session, f"{learner}.txt")["stdout"].strip() == f"bài của {learner}.txt"
 
 
