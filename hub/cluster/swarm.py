@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,10 +78,16 @@ def run(args: list[str], printer: Printer | None = print, *, check: bool = True)
     """`docker ARGS`, printed first (`$ docker …`) when a printer is given; a failure is a one-line UserError."""
     if printer:
         printer("$ " + shlex.join(["docker", *args]))
-    try:
-        result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise UserError("không có lệnh docker trên máy này", "the docker command is not on this machine") from None
+    for attempt in range(10):
+        try:
+            result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+        except FileNotFoundError:
+            raise UserError("không có lệnh docker trên máy này", "the docker command is not on this machine") from None
+        # Swarm refuses an update made while the object changed under it (e.g. a node's own status report):
+        # "update out of sequence"; asking again is the answer.
+        if result.returncode == 0 or "out of sequence" not in result.stderr or attempt == 9:
+            break
+        time.sleep(0.5)
     if check and result.returncode != 0:
         detail = _first_line(result.stderr) or f"exit {result.returncode}"
         raise UserError(

@@ -314,8 +314,8 @@ def test_a_node_that_cannot_get_the_image_is_a_clear_error(swarm_hub: Hub, swarm
         assert "cannot get the image from the private registry" in swarm_hub.log()
         assert not docker_client.services.list(filters={"name": f"{swarm_hub.prefix}-ws-{stable_escape(learner)}"})
     finally:
-        start_registry(settings, docker_client, advertise_addr=swarm_cluster.manager_addr, progress=lambda _: None)
         swarm_cluster.activate(keep)
+        start_registry(settings, docker_client, advertise_addr=swarm_cluster.manager_addr, progress=lambda _: None)
     session.start_server(timeout=240)
     assert session.open_server().status_code == 200
     assert read_back(session, f"{learner}.txt")["stdout"].strip() == f"bài của {learner}.txt"

@@ -56,8 +56,13 @@ NODE_RUN_OPTIONS = (
 
 
 def docker(*args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
-    """The host's docker CLI, output as text unless `input` (bytes) is given."""
-    result = subprocess.run(["docker", *args], capture_output=True, input=input, timeout=300)
+    """The host's docker CLI, output as bytes. A Swarm update refused as "out of sequence" (the object changed
+    under it, e.g. the node's own status report) is asked again, as Docker advises."""
+    for attempt in range(10):
+        result = subprocess.run(["docker", *args], capture_output=True, input=input, timeout=300)
+        if result.returncode == 0 or b"out of sequence" not in result.stderr or attempt == 9:
+            break
+        time.sleep(0.5)
     if check and result.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
     return result
