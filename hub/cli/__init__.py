@@ -18,7 +18,19 @@ class Parser(argparse.ArgumentParser):
 
 
 # Verbs in the order `truongso --help` lists them; each module has `register(subparsers)`.
-VERBS = ("up", "down", "users", "classes", "images", "grade", "certificates", "cluster", "kubernetes")
+VERBS = (
+    "up",
+    "down",
+    "users",
+    "classes",
+    "images",
+    "grade",
+    "certificates",
+    "report",
+    "demo",
+    "cluster",
+    "kubernetes",
+)
 
 
 def build_parser() -> Parser:

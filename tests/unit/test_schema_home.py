@@ -42,7 +42,7 @@ def test_each_subsystem_creates_only_its_own_tables(tmp_path: Path) -> None:
     upgrade_schema(engine, "directory")
     upgrade_schema(engine, "exchange")
     upgrade_schema(engine, "exchange")  # safe to repeat
-    assert versions(engine) == {"0002", "x0002", "c0002"}
+    assert versions(engine) == {"0003", "x0002", "c0002"}
     with pytest.raises(ValueError, match="unknown schema branch"):
         upgrade_schema(engine, "nope")
     engine.dispose()
@@ -65,8 +65,8 @@ def test_a_database_from_before_the_one_environment_keeps_its_revisions(tmp_path
     upgrade_schema(engine, "directory")
     after = table_names(engine)
     assert "truongso_exchange_version" not in after and "truongso_certificates_version" not in after
-    assert versions(engine) == {"0002", "x0001", "c0001"}  # others moved as they were, not re-run
+    assert versions(engine) == {"0003", "x0001", "c0001"}  # others moved as they were, not re-run
     upgrade_schema(engine, "exchange")
     upgrade_schema(engine, "certificates")
-    assert versions(engine) == {"0002", "x0002", "c0002"}
+    assert versions(engine) == {"0003", "x0002", "c0002"}
     engine.dispose()

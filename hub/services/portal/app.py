@@ -47,7 +47,7 @@ class PortalApp:
         return service_application(
             self,
             self.prefix,
-            h.default_handlers,
+            [*h.default_handlers, *h.console_handlers()],
             base_handler=h.PortalHandler,
             templates=TEMPLATES,
             extra=[("oauth_callback", HubOAuthCallbackHandler)],

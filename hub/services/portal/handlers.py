@@ -129,6 +129,25 @@ class JobHandler(PortalHandler):
 
 
 PART = r"([^/]+)"
+
+
+def console_handlers() -> list:
+    """The admin console's and the instructor dashboard's pages, each module with its own `handlers` list
+    (imported here, late, because they build on PortalHandler)."""
+    from hub.services.portal import (
+        admin_audit,
+        admin_certificates,
+        admin_classes,
+        admin_home,
+        admin_people,
+        admin_reports,
+        dashboard,
+    )
+
+    modules = (admin_home, admin_classes, admin_people, admin_certificates, admin_reports, admin_audit, dashboard)
+    return [route for module in modules for route in module.handlers]
+
+
 # Paths under the service's prefix (hub/services/base.py); JupyterHub's OAuth callback is added by app.py.
 default_handlers = [
     ("", HomeHandler),
