@@ -7,6 +7,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from hub.auth.landing import landing_url
 from hub.directory.accounts import ADMIN_USERNAME
 from hub.keys import HubSecrets
 from hub.settings import HubSettings
@@ -41,6 +42,7 @@ def apply_auth(settings: HubSettings, c: Config) -> None:
     c.TruongSoAuthenticator.minimum_password_length = settings.min_password_length
     c.TruongSoAuthenticator.check_common_password = True
     c.TruongSoAuthenticator.auth_refresh_age = settings.auth_refresh_seconds
+    c.JupyterHub.default_url = landing_url(settings.base_url)  # instructors and admins: the portal
 
 
 def apply_pages(settings: HubSettings, c: Config) -> None:

@@ -1,7 +1,7 @@
 """TruongSoAuthenticator: nativeauthenticator with the school's directory behind it.
 
-What we keep from nativeauthenticator: bcrypt hashes in its `users_info` table, its lock-out after repeated
-failures, its password-strength checks. What we change:
+What we keep from nativeauthenticator: bcrypt hashes in its `users_info` table, its lock-out settings
+(allowed_failed_logins, seconds_before_next_try), its password-strength checks. What we change:
 - the password check (bcrypt, ~0.25 s) and all database work run in a thread, not on the hub's event loop;
 - every attempt costs the same bcrypt work whether the account exists or not (check_password), so the time
   a refusal takes does not tell which usernames are accounts;
@@ -9,6 +9,8 @@ failures, its password-strength checks. What we change:
   a long-lived session would never see passwords the CLI changes);
 - classes become JupyterHub groups and teaching becomes roles (`manage_groups`, `manage_roles`), re-read at
   every login and every `auth_refresh_age` seconds;
+- failed logins are counted in the directory (hub.directory.lockout), not in the hub's memory: a lock
+  survives a restart and an admin can see and lift it in the portal's console;
 - no self sign-up, Vietnamese-first pages, and a forced password change for imported accounts.
 """
 
@@ -27,6 +29,7 @@ from tornado import web
 from traitlets import Bool, Unicode, default
 
 from hub.blocking import run_blocking
+from hub.directory import lockout
 from hub.directory.accounts import (
     CHOSEN_PASSWORD_ROUNDS,
     USERNAME_PATTERN,
@@ -39,7 +42,6 @@ from hub.directory.membership import Membership, membership_of
 from hub.directory.models import Person
 
 BCRYPT_MAX_BYTES = 72  # bcrypt 5 refuses longer passwords (older versions silently cut them)
-MAX_TRACKED_LOGINS = 10_000  # usernames whose failed logins are counted (lock-out), most recent first
 _dummy_lock = threading.Lock()
 
 
@@ -131,23 +133,27 @@ class TruongSoAuthenticator(NativeAuthenticator):
         password = data.get("password", "")
         if not password or not self.validate_username(username):
             return None
-        if self.allowed_failed_logins and self.is_blocked(username):
-            return None
-        model = await run_blocking(self._check_credentials, username, password)
-        if model is None:
-            self.add_login_attempt(username)
-            return None
-        self.successful_login(username)
-        return model
+        return await run_blocking(self._check_credentials, username, password)
 
     def _check_credentials(self, username: str, password: str) -> dict | None:
+        """One login attempt in one transaction: refused while locked, failures counted in the directory
+        (hub.directory.lockout), the count cleared by a success."""
         with self.directory.session() as session:
+            if self.allowed_failed_logins and lockout.seconds_locked(
+                session, username, self.allowed_failed_logins, self.seconds_before_next_try
+            ):
+                return None
             info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
             stored = bytes(info.password) if info is not None and info.is_authorized and info.password else None
-            if not check_password(password, stored):  # the same bcrypt work with or without an account
+            model = None
+            if check_password(password, stored):  # the same bcrypt work with or without an account
+                model = self._auth_model(username, membership_of(session, username))
+            if model is None:
+                if self.allowed_failed_logins:
+                    lockout.record_failure(session, username, self.seconds_before_next_try)
                 return None
-            membership = membership_of(session, username)
-        return self._auth_model(username, membership)
+            lockout.clear_failures(session, username)
+        return model
 
     @staticmethod
     def _auth_model(username: str, membership: Membership | None) -> dict | None:
@@ -174,26 +180,19 @@ class TruongSoAuthenticator(NativeAuthenticator):
         # reset_managed_roles_on_startup is off and a managed role already has members).
         return []
 
-    def add_login_attempt(self, username: str) -> None:
-        # nativeauthenticator keeps an entry for every username ever tried, existing or not: a stream of made-up
-        # names would grow the hub's memory for good. Past MAX_TRACKED_LOGINS the least recently tried go
-        # (an entry moves to the end at each attempt); a forgotten name simply starts from zero again.
-        entry = self.login_attempts.pop(username, None)
-        if entry is not None:
-            self.login_attempts[username] = entry
-        super().add_login_attempt(username)
-        while len(self.login_attempts) > MAX_TRACKED_LOGINS:
-            del self.login_attempts[next(iter(self.login_attempts))]
-
-    def seconds_locked(self, username: str) -> int:
+    async def seconds_locked(self, username: str) -> int:
         """Seconds until a locked account may try again (0 when not locked)."""
         username = self.normalize_username(username)
-        if not (self.allowed_failed_logins and self.is_blocked(username)):
+        if not (self.allowed_failed_logins and self.validate_username(username)):
             return 0
-        from datetime import datetime
 
-        waited = (datetime.now() - self.login_attempts[username]["time"]).total_seconds()
-        return max(1, int(self.seconds_before_next_try - waited))
+        def read() -> int:
+            with self.directory.session() as session:
+                return lockout.seconds_locked(
+                    session, username, self.allowed_failed_logins, self.seconds_before_next_try
+                )
+
+        return await run_blocking(read)
 
     # -- first-login password change ---------------------------------------------------------------
 

@@ -11,8 +11,10 @@ from tornado.httputil import url_concat
 MESSAGES = {
     "bad_login": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Invalid username or password."),
     "locked": (
-        "Tài khoản tạm thời bị khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau {minutes} phút.",
-        "Too many failed logins: the account is locked. Try again in {minutes} minute(s).",
+        "Tài khoản tạm thời bị khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau {minutes} phút, "
+        "hoặc nhờ quản trị viên của trường mở khoá.",
+        "Too many failed logins: the account is locked. Try again in {minutes} minute(s), "
+        "or ask the school's admin to unlock it.",
     ),
     "wrong_old": ("Mật khẩu hiện tại không đúng.", "Your current password is incorrect."),
     "mismatch": ("Hai lần nhập mật khẩu mới không khớp nhau.", "The new passwords do not match."),
@@ -58,7 +60,7 @@ class LoginHandler(HubLoginHandler):
                 next_url = url_concat(self.hub.base_url + "change-password", {"next": next_url})
             self.redirect(next_url)
             return
-        seconds = self.authenticator.seconds_locked(data["username"])
+        seconds = await self.authenticator.seconds_locked(data["username"])
         error = message("locked", minutes=max(1, -(-seconds // 60))) if seconds else message("bad_login")
         self.set_status(429 if seconds else 403)
         username = data["username"][:64]

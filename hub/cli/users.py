@@ -9,6 +9,7 @@ from pathlib import Path
 from graders.text import UserError
 from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory, print_row_errors
 from hub.directory import accounts
+from hub.directory.audit import cli_actor, record_action
 from hub.directory.models import Enrolment, Person
 from hub.roster.importer import ImportReport, import_roster
 
@@ -46,6 +47,11 @@ def run_import(args: argparse.Namespace) -> int:
             progress=progress,
         )
     print_report(report, time.monotonic() - started)
+    if report.ok and not report.dry_run:
+        with directory.session() as session:
+            after = {"file": args.file.name, "rows": report.rows, "created": report.created,
+                     "updated": report.updated, "enrolled": report.enrolled}  # fmt: skip
+            record_action(session, cli_actor(), "roster.import", args.file.name, None, after)
     return 0 if report.ok else 1
 
 
@@ -85,6 +91,7 @@ def run_reset(args: argparse.Namespace) -> int:
     try:
         with directory.session() as session:
             password = accounts.reset_password(session, username)
+            record_action(session, cli_actor(), "person.reset_password", username)  # never the password itself
     except LookupError:
         raise UserError(f"không có tài khoản {username!r}", f"no account named {username!r}") from None
     print(f"{username}  {password}  (phải đổi khi đăng nhập / must be changed at next login)")

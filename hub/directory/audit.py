@@ -42,6 +42,16 @@ def record_action(
     return entry
 
 
+def cli_actor() -> str:
+    """Who an action typed at the server's shell is logged as: `cli:<system user>`."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "cli:?"
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()

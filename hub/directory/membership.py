@@ -63,9 +63,9 @@ class Membership:
 
 
 def membership_of(session: Session, username: str) -> Membership | None:
-    """Groups and roles for `username`, or None when the directory does not know them."""
+    """Groups and roles for `username`, or None when the directory does not know them or they are deactivated."""
     person = session.get(Person, username)
-    if person is None:
+    if person is None or not person.active:  # deactivated by an admin: no login, and logged out at the next refresh
         return None
     enrolments = session.query(Enrolment).filter(Enrolment.username == username).all()
     roles = [BASE_ROLES["user"]]

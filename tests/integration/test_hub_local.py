@@ -110,7 +110,11 @@ def test_post_without_xsrf_is_refused(demo_hub: Hub) -> None:
 def test_admin_logs_in_with_the_password_from_the_environment(demo_hub: Hub) -> None:
     admin = login(demo_hub, "admin", ADMIN_PASSWORD)
     assert admin.api("GET", "/user").json()["admin"] is True
-    assert admin.http.get(f"{demo_hub.url}/hub/admin", timeout=10).status_code == 200
+    page = admin.http.get(f"{demo_hub.url}/hub/admin", timeout=10)
+    assert page.status_code == 200
+    # JupyterHub's page stays for workspaces; what bypasses the directory is hidden and explained
+    assert 'id="truongso-admin-note"' in page.text and "/services/portal/admin/" in page.text
+    assert 'a[href$="/add-users"]' in page.text and 'a[href$="/create-group"]' in page.text
     assert "TRUONGSO_ADMIN_PASSWORD" not in demo_hub.log() or ADMIN_PASSWORD not in demo_hub.log()
 
 
@@ -153,7 +157,27 @@ def test_repeated_failures_lock_the_account(demo_hub: Hub) -> None:
         assert HubSession(demo_hub.url).login("hocvien3", "wrong-password").status_code in (403, 429)
     locked = HubSession(demo_hub.url).login("hocvien3", demo_hub.accounts["hocvien3"])
     assert locked.status_code == 429
-    assert "tạm thời bị khoá" in locked.text
+    assert "tạm thời bị khoá" in locked.text and "nhờ quản trị viên" in locked.text
+
+
+def test_instructors_and_admins_land_on_the_portal_learners_in_their_workspace(demo_hub: Hub) -> None:
+    instructor = HubSession(demo_hub.url).login("giangvien", demo_hub.accounts["giangvien"])
+    assert instructor.url.rstrip("/").endswith("/services/portal"), instructor.url
+    admin = HubSession(demo_hub.url).login("admin", ADMIN_PASSWORD)
+    assert admin.url.endswith("/services/portal/admin/") and "Quản trị" in admin.text, admin.url
+    learner = HubSession(demo_hub.url)
+    response = learner.http.post(  # the redirect after login, not followed: no workspace is started here
+        f"{demo_hub.url}/hub/login",
+        data={"username": "hocvien1", "password": demo_hub.accounts["hocvien1"], "_xsrf": _login_xsrf(learner)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 302 and "/services/portal" not in response.headers["Location"]
+
+
+def _login_xsrf(session: HubSession) -> str:
+    page = session.http.get(f"{session.hub_url}/hub/login", timeout=10)
+    return re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
 
 
 def test_hub_pages_are_vietnamese_first(demo_hub: Hub) -> None:
