@@ -258,29 +258,8 @@ def _build(
             (context / "src" / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, context / "src" / relative)
         place_wheels(wheels, context / "wheels")
-        progress(f"{name}: docker build {tag} (network none, {len(wheels)} wheels)")
-        stream = client.api.build(
-            path=str(context),
-            tag=tag,
-            buildargs={"BASE_IMAGE": base_ref},
-            network_mode="none",  # nothing inside the build may reach out
-            labels={"org.truongso.image": name, "org.truongso.version": tag.rsplit(":", 1)[1]},
-            rm=True,
-            forcerm=True,
-            pull=False,
-            decode=True,
-        )
-        tail: list[str] = []
-        for chunk in stream:
-            if "error" in chunk:
-                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
-                context_lines = " | ".join(t for t in tail[-3:] if t)
-                raise ImageBuildError(_disk_or(f"building {name} failed: {detail.strip()}  [{context_lines}]"))
-            text = chunk.get("stream", "").rstrip()
-            if text:
-                tail = [*tail[-20:], text[:200]]
-                if text.startswith("Step "):
-                    progress(f"{name}: {text[:120]}")
+        progress(f"{name}: {len(wheels)} wheels")
+        docker_build(client, context, name, tag, base_ref, progress, network_mode="none")  # nothing may reach out
     finally:
         shutil.rmtree(context, ignore_errors=True)
         # The venv stage's leftover image holds the wheels and the venv again (~1 GB); it would only
@@ -369,6 +348,43 @@ def _docker_message(exc: Exception) -> str:
     if isinstance(exc, requests.ConnectionError):
         return f"lost the connection to the Docker engine: {text}"
     return f"Docker: {text}"
+
+
+def docker_build(
+    client: docker.DockerClient,
+    context: Path,
+    name: str,
+    tag: str,
+    base_ref: str,
+    progress: Callable[[str], None],
+    network_mode: str | None = None,
+) -> None:
+    """`docker build` of `context` as `tag`, labelled as ours, its steps reported through `progress`; a failed
+    step raises ImageBuildError with its message and the last lines of output (the build images and the cluster
+    images both build through here)."""
+    progress(f"{name}: docker build {tag}" + (f" (network {network_mode})" if network_mode else ""))
+    stream = client.api.build(
+        path=str(context),
+        tag=tag,
+        buildargs={"BASE_IMAGE": base_ref},
+        network_mode=network_mode,
+        labels={"org.truongso.image": name, "org.truongso.version": tag.rsplit(":", 1)[1]},
+        rm=True,
+        forcerm=True,
+        pull=False,
+        decode=True,
+    )
+    tail: list[str] = []
+    for chunk in stream:
+        if "error" in chunk:
+            detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+            context_lines = " | ".join(t for t in tail[-3:] if t)
+            raise ImageBuildError(_disk_or(f"building {name} failed: {detail.strip()}  [{context_lines}]"))
+        text = chunk.get("stream", "").rstrip()
+        if text:
+            tail = [*tail[-20:], text[:200]]
+            if text.startswith("Step "):
+                progress(f"{name}: {text[:120]}")
 
 
 def _disk_or(message: str) -> str:

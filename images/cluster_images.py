@@ -19,7 +19,7 @@ import docker
 import docker.errors
 
 from images.base import DEFAULT_BASE_TAG
-from images.build import REPOSITORY, ImageBuildError
+from images.build import REPOSITORY, ImageBuildError, docker_build
 
 IMAGES_DIR = Path(__file__).resolve().parent
 CLUSTER_IMAGES = ("registry", "gateway")
@@ -82,25 +82,7 @@ def _build(client: docker.DockerClient, name: str, tag: str, base: str, progress
     with tempfile.TemporaryDirectory(prefix=f"truongso-{name}-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(IMAGES_DIR / name, context, ignore=shutil.ignore_patterns("__pycache__"))
-        progress(f"{name}: docker build {tag}")
-        stream = client.api.build(
-            path=str(context),
-            tag=tag,
-            buildargs={"BASE_IMAGE": base},
-            labels={"org.truongso.image": name, "org.truongso.version": tag.rsplit(":", 1)[1]},
-            rm=True,
-            forcerm=True,
-            pull=False,
-            decode=True,
-        )
-        tail: list[str] = []
-        for chunk in stream:
-            if "error" in chunk:
-                detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
-                raise ImageBuildError(f"building {name} failed: {detail.strip()} [{' | '.join(tail[-3:])}]")
-            text = chunk.get("stream", "").rstrip()
-            if text:
-                tail = [*tail[-20:], text[:200]]
+        docker_build(client, context, name, tag, base, progress)
     return client.images.get(tag)
 
 

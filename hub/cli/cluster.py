@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from graders.text import UserError
 from hub.cli.common import add_action, add_verb, load_settings
+from hub.engine import connect_docker
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -40,23 +40,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
 
 
-def _docker_client() -> object:
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env(timeout=300)
-        client.ping()
-    except DockerException as exc:
-        raise UserError(f"không kết nối được Docker: {exc}", f"cannot reach Docker: {exc}") from None
-    return client
-
-
 def run_init(args: argparse.Namespace) -> int:
     from hub.cluster.swarm import init
 
     settings = load_settings(args.data_dir)
-    init(settings, _docker_client(), print)
+    init(settings, connect_docker(300), print)
     return 0
 
 

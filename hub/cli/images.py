@@ -6,6 +6,7 @@ import argparse
 
 from graders.text import UserError
 from hub.cli.common import add_action, add_verb
+from hub.engine import connect_docker
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -54,7 +55,7 @@ def run_push(args: argparse.Namespace) -> int:
     from hub.cluster.registry import PINNED_FILE, PUSHED_IMAGES, push_images
 
     settings = load_settings(args.data_dir, {"registry": args.registry} if args.registry else None)
-    client = _docker_client()
+    client = connect_docker(600)
     pinned = push_images(settings, client, tuple(args.only or PUSHED_IMAGES), progress=print)
     for name, ref in pinned.items():
         print(f"{name}: {ref}")
@@ -62,13 +63,3 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
-def _docker_client() -> object:
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env(timeout=600)
-        client.ping()
-    except DockerException as exc:
-        raise UserError(f"không kết nối được Docker: {exc}", f"cannot reach Docker: {exc}") from None
-    return client

@@ -6,24 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from graders.text import UserError
+from hub.engine import connect_docker
 from hub.keys import HubSecrets
 from hub.network import WorkspaceNetwork
 from hub.settings import HubSettings
-
-
-def _client() -> object:
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env(timeout=30)
-        client.ping()
-    except DockerException as exc:
-        raise UserError(
-            f"không kết nối được Docker engine ({exc.__class__.__name__})",
-            f"no Docker engine answers ({exc.__class__.__name__})",
-        ) from None
-    return client
 
 
 def ensure_swarm_ready(settings: HubSettings) -> None:
@@ -32,7 +18,7 @@ def ensure_swarm_ready(settings: HubSettings) -> None:
 
     from hub.cluster.registry import pinned_image
 
-    client = _client()
+    client = connect_docker(30)
     swarm = client.info().get("Swarm") or {}
     if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
         raise UserError(
@@ -62,7 +48,7 @@ def ensure_cluster_gateway(settings: HubSettings, secrets: HubSecrets, network: 
     from hub.swarm.gateway import ensure_gateway
 
     return ensure_gateway(
-        _client(),
+        connect_docker(30),
         prefix=settings.docker_prefix,
         image=settings.gateway_image,
         bridge_network=network.name,
