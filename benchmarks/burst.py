@@ -116,6 +116,43 @@ def round_line(rep: int, arm: str, outcomes: list[Outcome], spread: float) -> st
     )
 
 
+class Tally:
+    """Each arm's start times, errors and throttled requests over the rounds, and the table they make."""
+
+    def __init__(self, arms: tuple[str, ...]) -> None:
+        self.arms = arms
+        self.times: dict[str, list[float]] = {arm: [] for arm in arms}
+        self.errors = dict.fromkeys(arms, 0)
+        self.throttled = dict.fromkeys(arms, 0)
+        self.load: list[float] = []  # the load average at each round's start
+
+    def round_starts(self) -> None:
+        self.load.append(round(os.getloadavg()[0], 1))
+
+    def add(self, rep: int, arm: str, outcomes: list[Outcome], spread: float) -> None:
+        report_errors(outcomes)
+        self.times[arm].extend(o.total for o in outcomes if not o.error)
+        self.errors[arm] += sum(1 for o in outcomes if o.error)
+        self.throttled[arm] += sum(o.throttled for o in outcomes)
+        print(round_line(rep, arm, outcomes, spread), flush=True)
+
+    def table(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Print the machine's load and the per-arm table; returns (P50, P95) per arm."""
+        uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        print(f"\nmachine: {os.cpu_count()} cores; load average at each round's start {self.load}; now: {uptime}")
+        width = max(len(arm) for arm in self.arms) + 2
+        print(f"\n{'arm':<{width}}{'n':>5}{'P50 s':>8}{'P95 s':>8}{'max s':>8}{'errors':>8}{'throttled':>11}")
+        p50, p95 = {}, {}
+        for arm in self.arms:
+            values = self.times[arm] or [float("nan")]
+            p50[arm], p95[arm] = statistics.median(values), percentile(values, 95)
+            print(
+                f"{arm:<{width}}{len(self.times[arm]):>5}{p50[arm]:>8.2f}{p95[arm]:>8.2f}{max(values):>8.2f}"
+                f"{self.errors[arm]:>8}{self.throttled[arm]:>11}"
+            )
+        return p50, p95
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--learners", type=int, default=60)
@@ -137,10 +174,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="truongso-burst-"))
     toml = "prewarm_check_seconds = 2\n" if can_prewarm else ""  # the service looks every 2 s, not 30
     settings = prepare_ours(work / "ours", prefix, args.image, usernames, toml)
-    times: dict[str, list[float]] = {arm: [] for arm in ARMS}
-    errors = dict.fromkeys(ARMS, 0)
-    throttled = dict.fromkeys(ARMS, 0)
-    load = []
+    tally = Tally(ARMS)
     ours, ours_api = start_ours(work / "ours")
     stock = None
     try:
@@ -154,7 +188,7 @@ def main() -> int:
         for rep in range(args.repeat):
             for arm in ARMS if rep % 2 == 0 else tuple(reversed(ARMS)):
                 api, name_filter = hubs[arm]
-                load.append(round(os.getloadavg()[0], 1))
+                tally.round_starts()
                 if arm == WARM:
                     try:
                         if not can_prewarm:
@@ -163,16 +197,11 @@ def main() -> int:
                         print(f"round {rep + 1} pre-warming {n} workspaces took {seconds:.1f} s", flush=True)
                     except Exception as exc:  # a pre-warming that fails is this arm's result
                         print(f"round {rep + 1} {arm}: {exc}", flush=True)
-                        errors[arm] += n
+                        tally.errors[arm] += n
                         delete_sessions(settings)
                         api.stop_servers(usernames, client, name_filter)
                         continue
-                outcomes, spread = burst(api.url, usernames, args.timeout)
-                report_errors(outcomes)
-                times[arm].extend(o.total for o in outcomes if not o.error)
-                errors[arm] += sum(1 for o in outcomes if o.error)
-                throttled[arm] += sum(o.throttled for o in outcomes)
-                print(round_line(rep, arm, outcomes, spread), flush=True)
+                tally.add(rep, arm, *burst(api.url, usernames, args.timeout))
                 if arm == WARM:
                     delete_sessions(settings)  # first: the service would start again what is stopped next
                 api.stop_servers(usernames, client, name_filter)
@@ -189,17 +218,8 @@ def main() -> int:
         print(f"hub logs: {logs}")
         cleanup(client, prefix, work)
 
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"\nmachine: {os.cpu_count()} cores; load average at each round's start {load}; now: {uptime}")
-    print(f"\n{'arm':<17}{'n':>5}{'P50 s':>8}{'P95 s':>8}{'max s':>8}{'errors':>8}{'throttled':>11}")
-    p95 = {}
-    for arm in ARMS:
-        values = times[arm] or [float("nan")]
-        p95[arm] = percentile(values, 95)
-        print(
-            f"{arm:<17}{len(times[arm]):>5}{statistics.median(values):>8.2f}{p95[arm]:>8.2f}{max(values):>8.2f}"
-            f"{errors[arm]:>8}{throttled[arm]:>11}"
-        )
+    _, p95 = tally.table()
+    errors = tally.errors
     print(
         f"HEADLINE burst {n} learners: P95 stock {p95[STOCK]:.1f} s, ours cold {p95[COLD]:.1f} s, ours pre-warmed "
         f"{p95[WARM]:.1f} s; ours pre-warmed is {p95[STOCK] / p95[WARM]:.1f}x stock (>1 = faster), errors "
@@ -312,10 +332,7 @@ def main_swarm(args: argparse.Namespace) -> int:
     swarm_prefix = f"{prefix}-sw"
     usernames = bench_usernames(n)
     work = Path(tempfile.mkdtemp(prefix="truongso-burst-"))
-    times: dict[str, list[float]] = {arm: [] for arm in SWARM_ARMS}
-    errors = dict.fromkeys(SWARM_ARMS, 0)
-    throttled = dict.fromkeys(SWARM_ARMS, 0)
-    load = []
+    tally = Tally(SWARM_ARMS)
     hubs: list[object] = []
     with test_cluster(client) as cluster:
         nodes = node_clients(cluster)
@@ -333,13 +350,8 @@ def main_swarm(args: argparse.Namespace) -> int:
             for rep in range(args.repeat):
                 for arm in SWARM_ARMS if rep % 2 == 0 else tuple(reversed(SWARM_ARMS)):
                     api, name_filter = arms[arm]
-                    load.append(round(os.getloadavg()[0], 1))
-                    outcomes, spread = burst(api.url, usernames, args.timeout)
-                    report_errors(outcomes)
-                    times[arm].extend(o.total for o in outcomes if not o.error)
-                    errors[arm] += sum(1 for o in outcomes if o.error)
-                    throttled[arm] += sum(o.throttled for o in outcomes)
-                    print(round_line(rep, arm, outcomes, spread), flush=True)
+                    tally.round_starts()
+                    tally.add(rep, arm, *burst(api.url, usernames, args.timeout))
                     api.stop_servers(usernames, client, name_filter)
                     if arm == SWARM:
                         wait_swarm_stopped(client, nodes, swarm_prefix)
@@ -356,17 +368,8 @@ def main_swarm(args: argparse.Namespace) -> int:
             cleanup_swarm(client, nodes, swarm_prefix, work / "swarm", homes)
             cleanup(client, prefix, work)
 
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"\nmachine: {os.cpu_count()} cores; load average at each round's start {load}; now: {uptime}")
-    print(f"\n{'arm':<23}{'n':>5}{'P50 s':>8}{'P95 s':>8}{'max s':>8}{'errors':>8}{'throttled':>11}")
-    p50, p95 = {}, {}
-    for arm in SWARM_ARMS:
-        values = times[arm] or [float("nan")]
-        p50[arm], p95[arm] = statistics.median(values), percentile(values, 95)
-        print(
-            f"{arm:<23}{len(times[arm]):>5}{p50[arm]:>8.2f}{p95[arm]:>8.2f}{max(values):>8.2f}{errors[arm]:>8}"
-            f"{throttled[arm]:>11}"
-        )
+    p50, p95 = tally.table()
+    errors = tally.errors
     print(
         f"HEADLINE burst {n} learners cold, one host vs swarm (3 nodes): P95 one host {p95[ONE_HOST]:.1f} s, swarm "
         f"{p95[SWARM]:.1f} s; swarm/one-host P95 {p95[SWARM] / p95[ONE_HOST]:.2f}x, P50 "
