@@ -38,43 +38,151 @@ REGIONS = [TRUNG_DU, DB_SONG_HONG, MIEN_TRUNG, TAY_NGUYEN, DONG_NAM_BO, DB_CUU_L
 
 # (code, name, region): the 63 provinces and centrally-run cities (administrative map of 2023).
 PROVINCES: list[tuple[str, str, str]] = [
-    ("01", "Hà Nội", DB_SONG_HONG), ("02", "Hà Giang", TRUNG_DU), ("04", "Cao Bằng", TRUNG_DU),
-    ("06", "Bắc Kạn", TRUNG_DU), ("08", "Tuyên Quang", TRUNG_DU), ("10", "Lào Cai", TRUNG_DU),
-    ("11", "Điện Biên", TRUNG_DU), ("12", "Lai Châu", TRUNG_DU), ("14", "Sơn La", TRUNG_DU),
-    ("15", "Yên Bái", TRUNG_DU), ("17", "Hòa Bình", TRUNG_DU), ("19", "Thái Nguyên", TRUNG_DU),
-    ("20", "Lạng Sơn", TRUNG_DU), ("22", "Quảng Ninh", DB_SONG_HONG), ("24", "Bắc Giang", TRUNG_DU),
-    ("25", "Phú Thọ", TRUNG_DU), ("26", "Vĩnh Phúc", DB_SONG_HONG), ("27", "Bắc Ninh", DB_SONG_HONG),
-    ("30", "Hải Dương", DB_SONG_HONG), ("31", "Hải Phòng", DB_SONG_HONG), ("33", "Hưng Yên", DB_SONG_HONG),
-    ("34", "Thái Bình", DB_SONG_HONG), ("35", "Hà Nam", DB_SONG_HONG), ("36", "Nam Định", DB_SONG_HONG),
-    ("37", "Ninh Bình", DB_SONG_HONG), ("38", "Thanh Hóa", MIEN_TRUNG), ("40", "Nghệ An", MIEN_TRUNG),
-    ("42", "Hà Tĩnh", MIEN_TRUNG), ("44", "Quảng Bình", MIEN_TRUNG), ("45", "Quảng Trị", MIEN_TRUNG),
-    ("46", "Thừa Thiên Huế", MIEN_TRUNG), ("48", "Đà Nẵng", MIEN_TRUNG), ("49", "Quảng Nam", MIEN_TRUNG),
-    ("51", "Quảng Ngãi", MIEN_TRUNG), ("52", "Bình Định", MIEN_TRUNG), ("54", "Phú Yên", MIEN_TRUNG),
-    ("56", "Khánh Hòa", MIEN_TRUNG), ("58", "Ninh Thuận", MIEN_TRUNG), ("60", "Bình Thuận", MIEN_TRUNG),
-    ("62", "Kon Tum", TAY_NGUYEN), ("64", "Gia Lai", TAY_NGUYEN), ("66", "Đắk Lắk", TAY_NGUYEN),
-    ("67", "Đắk Nông", TAY_NGUYEN), ("68", "Lâm Đồng", TAY_NGUYEN), ("70", "Bình Phước", DONG_NAM_BO),
-    ("72", "Tây Ninh", DONG_NAM_BO), ("74", "Bình Dương", DONG_NAM_BO), ("75", "Đồng Nai", DONG_NAM_BO),
-    ("77", "Bà Rịa - Vũng Tàu", DONG_NAM_BO), ("79", "TP. Hồ Chí Minh", DONG_NAM_BO),
-    ("80", "Long An", DB_CUU_LONG), ("82", "Tiền Giang", DB_CUU_LONG), ("83", "Bến Tre", DB_CUU_LONG),
-    ("84", "Trà Vinh", DB_CUU_LONG), ("86", "Vĩnh Long", DB_CUU_LONG), ("87", "Đồng Tháp", DB_CUU_LONG),
-    ("89", "An Giang", DB_CUU_LONG), ("91", "Kiên Giang", DB_CUU_LONG), ("92", "Cần Thơ", DB_CUU_LONG),
-    ("93", "Hậu Giang", DB_CUU_LONG), ("94", "Sóc Trăng", DB_CUU_LONG), ("95", "Bạc Liêu", DB_CUU_LONG),
+    ("01", "Hà Nội", DB_SONG_HONG),
+    ("02", "Hà Giang", TRUNG_DU),
+    ("04", "Cao Bằng", TRUNG_DU),
+    ("06", "Bắc Kạn", TRUNG_DU),
+    ("08", "Tuyên Quang", TRUNG_DU),
+    ("10", "Lào Cai", TRUNG_DU),
+    ("11", "Điện Biên", TRUNG_DU),
+    ("12", "Lai Châu", TRUNG_DU),
+    ("14", "Sơn La", TRUNG_DU),
+    ("15", "Yên Bái", TRUNG_DU),
+    ("17", "Hòa Bình", TRUNG_DU),
+    ("19", "Thái Nguyên", TRUNG_DU),
+    ("20", "Lạng Sơn", TRUNG_DU),
+    ("22", "Quảng Ninh", DB_SONG_HONG),
+    ("24", "Bắc Giang", TRUNG_DU),
+    ("25", "Phú Thọ", TRUNG_DU),
+    ("26", "Vĩnh Phúc", DB_SONG_HONG),
+    ("27", "Bắc Ninh", DB_SONG_HONG),
+    ("30", "Hải Dương", DB_SONG_HONG),
+    ("31", "Hải Phòng", DB_SONG_HONG),
+    ("33", "Hưng Yên", DB_SONG_HONG),
+    ("34", "Thái Bình", DB_SONG_HONG),
+    ("35", "Hà Nam", DB_SONG_HONG),
+    ("36", "Nam Định", DB_SONG_HONG),
+    ("37", "Ninh Bình", DB_SONG_HONG),
+    ("38", "Thanh Hóa", MIEN_TRUNG),
+    ("40", "Nghệ An", MIEN_TRUNG),
+    ("42", "Hà Tĩnh", MIEN_TRUNG),
+    ("44", "Quảng Bình", MIEN_TRUNG),
+    ("45", "Quảng Trị", MIEN_TRUNG),
+    ("46", "Thừa Thiên Huế", MIEN_TRUNG),
+    ("48", "Đà Nẵng", MIEN_TRUNG),
+    ("49", "Quảng Nam", MIEN_TRUNG),
+    ("51", "Quảng Ngãi", MIEN_TRUNG),
+    ("52", "Bình Định", MIEN_TRUNG),
+    ("54", "Phú Yên", MIEN_TRUNG),
+    ("56", "Khánh Hòa", MIEN_TRUNG),
+    ("58", "Ninh Thuận", MIEN_TRUNG),
+    ("60", "Bình Thuận", MIEN_TRUNG),
+    ("62", "Kon Tum", TAY_NGUYEN),
+    ("64", "Gia Lai", TAY_NGUYEN),
+    ("66", "Đắk Lắk", TAY_NGUYEN),
+    ("67", "Đắk Nông", TAY_NGUYEN),
+    ("68", "Lâm Đồng", TAY_NGUYEN),
+    ("70", "Bình Phước", DONG_NAM_BO),
+    ("72", "Tây Ninh", DONG_NAM_BO),
+    ("74", "Bình Dương", DONG_NAM_BO),
+    ("75", "Đồng Nai", DONG_NAM_BO),
+    ("77", "Bà Rịa - Vũng Tàu", DONG_NAM_BO),
+    ("79", "TP. Hồ Chí Minh", DONG_NAM_BO),
+    ("80", "Long An", DB_CUU_LONG),
+    ("82", "Tiền Giang", DB_CUU_LONG),
+    ("83", "Bến Tre", DB_CUU_LONG),
+    ("84", "Trà Vinh", DB_CUU_LONG),
+    ("86", "Vĩnh Long", DB_CUU_LONG),
+    ("87", "Đồng Tháp", DB_CUU_LONG),
+    ("89", "An Giang", DB_CUU_LONG),
+    ("91", "Kiên Giang", DB_CUU_LONG),
+    ("92", "Cần Thơ", DB_CUU_LONG),
+    ("93", "Hậu Giang", DB_CUU_LONG),
+    ("94", "Sóc Trăng", DB_CUU_LONG),
+    ("95", "Bạc Liêu", DB_CUU_LONG),
     ("96", "Cà Mau", DB_CUU_LONG),
 ]
 PROVINCE_NAMES = [p[1] for p in PROVINCES]
 
-HO = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
-      "Hồ", "Ngô", "Dương", "Lý"]
+HO = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 HO_WEIGHTS = [31, 11, 9, 7, 5, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 1]
 DEM_NAM = ["Văn", "Hữu", "Đức", "Minh", "Quang", "Thanh", "Xuân", "Anh", "Công", "Tiến"]
 DEM_NU = ["Thị", "Ngọc", "Thu", "Hồng", "Thanh", "Minh", "Phương", "Thùy", "Kim", "Diệu"]
-TEN_NAM = ["An", "Bình", "Dũng", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Minh", "Nam", "Phong",
-           "Quân", "Sơn", "Thắng", "Trung", "Tuấn", "Việt", "Đạt", "Cường", "Khoa"]
-TEN_NU = ["Anh", "Chi", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Ngọc",
-          "Phương", "Quỳnh", "Tâm", "Thảo", "Trang", "Yến", "Hằng", "Nhung"]
-DON_VI = ["Sở Nội vụ", "Sở Tài chính", "Sở Thông tin và Truyền thông", "Sở Kế hoạch và Đầu tư",
-          "Văn phòng UBND tỉnh", "Sở Y tế", "Sở Giáo dục và Đào tạo", "Sở Tư pháp", "Cục Thống kê",
-          "Sở Tài nguyên và Môi trường", "UBND cấp huyện", "UBND cấp xã"]
+TEN_NAM = [
+    "An",
+    "Bình",
+    "Dũng",
+    "Hải",
+    "Hiếu",
+    "Hùng",
+    "Khánh",
+    "Long",
+    "Minh",
+    "Nam",
+    "Phong",
+    "Quân",
+    "Sơn",
+    "Thắng",
+    "Trung",
+    "Tuấn",
+    "Việt",
+    "Đạt",
+    "Cường",
+    "Khoa",
+]
+TEN_NU = [
+    "Anh",
+    "Chi",
+    "Giang",
+    "Hà",
+    "Hạnh",
+    "Hoa",
+    "Hương",
+    "Lan",
+    "Linh",
+    "Mai",
+    "Nga",
+    "Ngọc",
+    "Phương",
+    "Quỳnh",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Yến",
+    "Hằng",
+    "Nhung",
+]
+DON_VI = [
+    "Sở Nội vụ",
+    "Sở Tài chính",
+    "Sở Thông tin và Truyền thông",
+    "Sở Kế hoạch và Đầu tư",
+    "Văn phòng UBND tỉnh",
+    "Sở Y tế",
+    "Sở Giáo dục và Đào tạo",
+    "Sở Tư pháp",
+    "Cục Thống kê",
+    "Sở Tài nguyên và Môi trường",
+    "UBND cấp huyện",
+    "UBND cấp xã",
+]
 KHOA_HOC = [
     # code, name, hours, fee per learner (VND) for self-funded ("xã hội hóa") classes
     ("PTDL", "Phân tích dữ liệu cơ bản", 40, 2_400_000),
@@ -119,8 +227,14 @@ def partition(total: int, n: int, lo: int, hi: int, r: random.Random) -> list[in
     return sizes
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]], *,
-              encoding: str = "utf-8", delimiter: str = ",") -> None:
+def write_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
@@ -163,8 +277,7 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
 def _fix_core_dates(xml: str) -> str:
     import re
 
-    return re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                  r"\g<1>2024-01-01T00:00:00Z\g<3>", xml)
+    return re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)", r"\g<1>2024-01-01T00:00:00Z\g<3>", xml)
 
 
 def encode_cp1258(text: str) -> bytes:
@@ -197,6 +310,7 @@ def nfd(text: str) -> str:
 # Shared table: provinces
 # --------------------------------------------------------------------------------------------------
 
+
 def province_rows() -> list[list[object]]:
     r = rng_for("tinh_thanh")
     rows = []
@@ -216,6 +330,7 @@ def write_provinces(path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 # Course "phan-tich-du-lieu"
 # --------------------------------------------------------------------------------------------------
+
 
 def ptdl_02_registrations(path: Path) -> None:
     r = rng_for("dang_ky_hoc_vien")
@@ -267,8 +382,11 @@ def ptdl_02_registrations(path: Path) -> None:
         rows.append([f"DK{i:04d}", name, r.choice(DON_VI), prov, ngay, khoa[1], gio, phi])
     for j in sorted(r.sample(range(len(rows)), 12), reverse=True):
         rows.insert(j + 1, list(rows[j]))
-    write_csv(path, ["ma_dang_ky", "ho_ten", "don_vi", "tinh_thanh", "ngay_dang_ky", "khoa_hoc",
-                     "so_gio_hoc", "hoc_phi"], rows)
+    write_csv(
+        path,
+        ["ma_dang_ky", "ho_ten", "don_vi", "tinh_thanh", "ngay_dang_ky", "khoa_hoc", "so_gio_hoc", "hoc_phi"],
+        rows,
+    )
 
 
 def ptdl_03_classes(folder: Path) -> None:
@@ -286,17 +404,20 @@ def ptdl_03_classes(folder: Path) -> None:
         khoa = r.choices(KHOA_HOC, [5, 6, 3, 4, 2, 2])[0]
         ma_tinh = "00" if n - 1 in central else r.choices(PROVINCES, weights)[0][0]
         rows.append([f"L23-{n:03d}", khoa[0], ma_tinh, sources[k], r.randint(1, 12), sizes[k]])
-    write_csv(folder / "lop_hoc_2023.csv",
-              ["ma_lop", "ma_khoa", "ma_tinh", "nguon_kinh_phi", "thang_khai_giang", "so_hoc_vien"], rows)
-    write_csv(folder / "khoa_hoc.csv", ["ma_khoa", "ten_khoa", "so_gio", "hoc_phi_moi_hoc_vien"],
-              [list(k) for k in KHOA_HOC])
+    write_csv(
+        folder / "lop_hoc_2023.csv",
+        ["ma_lop", "ma_khoa", "ma_tinh", "nguon_kinh_phi", "thang_khai_giang", "so_hoc_vien"],
+        rows,
+    )
+    write_csv(
+        folder / "khoa_hoc.csv", ["ma_khoa", "ten_khoa", "so_gio", "hoc_phi_moi_hoc_vien"], [list(k) for k in KHOA_HOC]
+    )
     write_provinces(folder / "tinh_thanh.csv")
 
 
 def ptdl_04_monthly(path: Path) -> None:
     r = rng_for("ho_so_theo_thang")
-    scale = {TRUNG_DU: 0.7, DB_SONG_HONG: 1.6, MIEN_TRUNG: 1.2, TAY_NGUYEN: 0.45, DONG_NAM_BO: 1.5,
-             DB_CUU_LONG: 1.0}
+    scale = {TRUNG_DU: 0.7, DB_SONG_HONG: 1.6, MIEN_TRUNG: 1.2, TAY_NGUYEN: 0.45, DONG_NAM_BO: 1.5, DB_CUU_LONG: 1.0}
     lift = {TRUNG_DU: -6, DB_SONG_HONG: 6, MIEN_TRUNG: 0, TAY_NGUYEN: -8, DONG_NAM_BO: 8, DB_CUU_LONG: -2}
     rows = []
     for thang in range(1, 13):
@@ -311,8 +432,11 @@ def ptdl_04_monthly(path: Path) -> None:
 def ptdl_05_processing(path: Path) -> None:
     r = rng_for("thoi_gian_xu_ly")
     spec = {  # field: (deadline days, typical days, share online)
-        "Hộ tịch": (3, 2.0, 0.75), "Đăng ký kinh doanh": (3, 2.5, 0.7), "Tư pháp": (10, 6.0, 0.45),
-        "Xây dựng": (15, 11.0, 0.25), "Đất đai": (30, 20.0, 0.15),
+        "Hộ tịch": (3, 2.0, 0.75),
+        "Đăng ký kinh doanh": (3, 2.5, 0.7),
+        "Tư pháp": (10, 6.0, 0.45),
+        "Xây dựng": (15, 11.0, 0.25),
+        "Đất đai": (30, 20.0, 0.15),
     }
     counts = {"Hộ tịch": 170, "Đăng ký kinh doanh": 120, "Tư pháp": 110, "Xây dựng": 100, "Đất đai": 100}
     rows = []
@@ -342,8 +466,7 @@ def ptdl_06_learners(path: Path) -> None:
         cc = round(min(max(r.gauss(85, 9), 40), 100), 1)
         diem = 8 + 1.3 * gio + 4.5 * bai + 0.3 * cc - 0.08 * (tuoi - 35) + r.gauss(0, 6)
         rows.append([f"HV{i:04d}", tuoi, f"{gio:.1f}", bai, f"{cc:.1f}", f"{min(max(diem, 0), 100):.1f}"])
-    write_csv(path, ["ma_hoc_vien", "tuoi", "so_gio_tu_hoc", "so_bai_nop", "ty_le_chuyen_can",
-                     "diem_cuoi_khoa"], rows)
+    write_csv(path, ["ma_hoc_vien", "tuoi", "so_gio_tu_hoc", "so_bai_nop", "ty_le_chuyen_can", "diem_cuoi_khoa"], rows)
 
 
 def ptdl_07_case(folder: Path) -> None:
@@ -365,8 +488,9 @@ def ptdl_07_case(folder: Path) -> None:
         del rows[i]
     for i in r.sample(range(len(rows)), 3):
         rows.append(list(rows[i]))
-    write_csv(folder / "dich_vu_cong_2023.csv",
-              ["ma_tinh", "thang", "tong_ho_so", "ho_so_truc_tuyen", "ho_so_dung_han"], rows)
+    write_csv(
+        folder / "dich_vu_cong_2023.csv", ["ma_tinh", "thang", "tong_ho_so", "ho_so_truc_tuyen", "ho_so_dung_han"], rows
+    )
     write_provinces(folder / "tinh_thanh.csv")
 
 
@@ -375,14 +499,26 @@ def ptdl_07_case(folder: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 KNS_UNITS = [
-    ("Sở Thông tin và Truyền thông", "Hà Nội"), ("Sở Nội vụ", "Hà Nội"), ("Sở Tài chính", "Hải Phòng"),
-    ("Văn phòng UBND tỉnh", "Quảng Ninh"), ("Sở Tư pháp", "Nghệ An"), ("Sở Y tế", "Thanh Hóa"),
-    ("Sở Kế hoạch và Đầu tư", "Đà Nẵng"), ("Sở Giáo dục và Đào tạo", "Thừa Thiên Huế"),
-    ("Cục Thống kê", "Khánh Hòa"), ("Sở Thông tin và Truyền thông", "Đắk Lắk"),
-    ("Sở Nội vụ", "Lâm Đồng"), ("Sở Tài nguyên và Môi trường", "Bình Dương"),
-    ("Văn phòng UBND tỉnh", "Đồng Nai"), ("Sở Thông tin và Truyền thông", "TP. Hồ Chí Minh"),
-    ("Sở Tư pháp", "Cần Thơ"), ("Sở Y tế", "An Giang"), ("Sở Tài chính", "Cà Mau"),
-    ("Sở Nội vụ", "Lào Cai"), ("Sở Kế hoạch và Đầu tư", "Điện Biên"), ("Cục Thống kê", "Hà Giang"),
+    ("Sở Thông tin và Truyền thông", "Hà Nội"),
+    ("Sở Nội vụ", "Hà Nội"),
+    ("Sở Tài chính", "Hải Phòng"),
+    ("Văn phòng UBND tỉnh", "Quảng Ninh"),
+    ("Sở Tư pháp", "Nghệ An"),
+    ("Sở Y tế", "Thanh Hóa"),
+    ("Sở Kế hoạch và Đầu tư", "Đà Nẵng"),
+    ("Sở Giáo dục và Đào tạo", "Thừa Thiên Huế"),
+    ("Cục Thống kê", "Khánh Hòa"),
+    ("Sở Thông tin và Truyền thông", "Đắk Lắk"),
+    ("Sở Nội vụ", "Lâm Đồng"),
+    ("Sở Tài nguyên và Môi trường", "Bình Dương"),
+    ("Văn phòng UBND tỉnh", "Đồng Nai"),
+    ("Sở Thông tin và Truyền thông", "TP. Hồ Chí Minh"),
+    ("Sở Tư pháp", "Cần Thơ"),
+    ("Sở Y tế", "An Giang"),
+    ("Sở Tài chính", "Cà Mau"),
+    ("Sở Nội vụ", "Lào Cai"),
+    ("Sở Kế hoạch và Đầu tư", "Điện Biên"),
+    ("Cục Thống kê", "Hà Giang"),
 ]
 
 
@@ -390,8 +526,7 @@ def kns_units() -> list[list[object]]:
     r = rng_for("don_vi")
     rows = []
     for i, (agency, prov) in enumerate(KNS_UNITS, start=1):
-        rows.append([f"DV{i:03d}", f"{agency} {prov}", prov, r.randint(35, 420),
-                     round(r.uniform(62, 99), 1)])
+        rows.append([f"DV{i:03d}", f"{agency} {prov}", prov, r.randint(35, 420), round(r.uniform(62, 99), 1)])
     return rows
 
 
@@ -399,24 +534,41 @@ def kns_01_formats(folder: Path) -> None:
     header = ["ma_don_vi", "ten_don_vi", "tinh_thanh", "so_can_bo", "ty_le_hoan_thanh"]
     units = kns_units()
     write_csv(folder / "don_vi.csv", header, [[*u[:4], f"{u[4]:.1f}"] for u in units])
-    write_csv(folder / "don_vi_excel.csv", header,
-              [[*u[:4], f"{u[4]:.1f}".replace(".", ",")] for u in units],
-              encoding="utf-8-sig", delimiter=";")
-    write_xlsx(folder / "don_vi.xlsx", {
-        "Đơn vị": [header, *units],
-        "Ghi chú": [["muc", "noi_dung"],
-                    ["Nguồn", "Số liệu giả lập cho khóa học Kỹ năng số (không phải số liệu thật)"],
-                    ["Đơn vị tính", "so_can_bo: người; ty_le_hoan_thanh: %"]],
-    })
+    write_csv(
+        folder / "don_vi_excel.csv",
+        header,
+        [[*u[:4], f"{u[4]:.1f}".replace(".", ",")] for u in units],
+        encoding="utf-8-sig",
+        delimiter=";",
+    )
+    write_xlsx(
+        folder / "don_vi.xlsx",
+        {
+            "Đơn vị": [header, *units],
+            "Ghi chú": [
+                ["muc", "noi_dung"],
+                ["Nguồn", "Số liệu giả lập cho khóa học Kỹ năng số (không phải số liệu thật)"],
+                ["Đơn vị tính", "so_can_bo: người; ty_le_hoan_thanh: %"],
+            ],
+        },
+    )
     records = []
     for u in units:
         slug = str(u[0]).lower()
-        records.append({"ma_don_vi": u[0], "ten_don_vi": u[1], "tinh_thanh": u[2], "so_can_bo": u[3],
-                        "ty_le_hoan_thanh": u[4],
-                        "lien_he": {"email": f"vanthu.{slug}@coquan.example",
-                                    "dien_thoai": f"0123 {400000 + int(u[3]) * 7:06d}"}})
-    text = json.dumps({"nguon": "Số liệu giả lập", "nam": 2023, "don_vi": records},
-                      ensure_ascii=False, indent=2) + "\n"
+        records.append(
+            {
+                "ma_don_vi": u[0],
+                "ten_don_vi": u[1],
+                "tinh_thanh": u[2],
+                "so_can_bo": u[3],
+                "ty_le_hoan_thanh": u[4],
+                "lien_he": {
+                    "email": f"vanthu.{slug}@coquan.example",
+                    "dien_thoai": f"0123 {400000 + int(u[3]) * 7:06d}",
+                },
+            }
+        )
+    text = json.dumps({"nguon": "Số liệu giả lập", "nam": 2023, "don_vi": records}, ensure_ascii=False, indent=2) + "\n"
     (folder / "don_vi.json").write_bytes(text.encode("utf-8"))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -444,10 +596,8 @@ def kns_02_budget(folder: Path) -> None:
 def kns_03_citizens(path: Path) -> None:
     r = rng_for("phan_anh_cong_dan")
     themes = {
-        "Đất đai": ["Hồ sơ cấp giấy chứng nhận quyền sử dụng đất quá hạn",
-                    "Đề nghị hướng dẫn thủ tục tách thửa"],
-        "Hộ tịch": ["Chưa nhận được bản sao trích lục khai sinh",
-                    "Đề nghị sửa sai thông tin trên giấy khai sinh"],
+        "Đất đai": ["Hồ sơ cấp giấy chứng nhận quyền sử dụng đất quá hạn", "Đề nghị hướng dẫn thủ tục tách thửa"],
+        "Hộ tịch": ["Chưa nhận được bản sao trích lục khai sinh", "Đề nghị sửa sai thông tin trên giấy khai sinh"],
         "Môi trường": ["Phản ánh rác thải tồn đọng tại khu dân cư", "Tiếng ồn từ xưởng sản xuất ban đêm"],
         "Giao thông": ["Đèn tín hiệu giao thông hỏng nhiều ngày", "Đường xuống cấp gây mất an toàn"],
         "Dịch vụ công": ["Không đăng nhập được Cổng dịch vụ công", "Thanh toán lệ phí trực tuyến bị lỗi"],
@@ -472,12 +622,42 @@ def kns_03_citizens(path: Path) -> None:
         elif x < 0.30:
             content += f". Số CCCD của tôi: {cccd}"
         received = date(2023, 1, 3) + timedelta(days=r.randrange(355))
-        rows.append([f"PA23-{i:04d}", name, cccd, born.strftime("%Y-%m-%d"), sex, phone, email,
-                     f"Số {r.randint(1, 200)} đường {r.choice(streets)}, {prov}", prov, field, content,
-                     received.strftime("%Y-%m-%d"),
-                     r.choice(["Đã giải quyết", "Đang xử lý", "Đã giải quyết"])])
-    write_csv(path, ["ma_phan_anh", "ho_ten", "so_cccd", "ngay_sinh", "gioi_tinh", "so_dien_thoai", "email",
-                     "dia_chi", "tinh_thanh", "linh_vuc", "noi_dung", "ngay_tiep_nhan", "trang_thai"], rows)
+        rows.append(
+            [
+                f"PA23-{i:04d}",
+                name,
+                cccd,
+                born.strftime("%Y-%m-%d"),
+                sex,
+                phone,
+                email,
+                f"Số {r.randint(1, 200)} đường {r.choice(streets)}, {prov}",
+                prov,
+                field,
+                content,
+                received.strftime("%Y-%m-%d"),
+                r.choice(["Đã giải quyết", "Đang xử lý", "Đã giải quyết"]),
+            ]
+        )
+    write_csv(
+        path,
+        [
+            "ma_phan_anh",
+            "ho_ten",
+            "so_cccd",
+            "ngay_sinh",
+            "gioi_tinh",
+            "so_dien_thoai",
+            "email",
+            "dia_chi",
+            "tinh_thanh",
+            "linh_vuc",
+            "noi_dung",
+            "ngay_tiep_nhan",
+            "trang_thai",
+        ],
+        rows,
+    )
 
 
 def kns_04_survey(path: Path) -> None:
@@ -489,8 +669,7 @@ def kns_04_survey(path: Path) -> None:
         score = min(5, max(1, round(r.gauss(3.9 if channel == "Trực tuyến" else 3.6, 0.9))))
         wait = max(0, round(r.gauss(12 if channel == "Trực tuyến" else 28, 8)))
         day = date(2023, 1, 3) + timedelta(days=r.randrange(355))
-        rows.append([f"KS{i:04d}", day.strftime("%Y-%m-%d"), r.choice(PROVINCE_NAMES), field, channel,
-                     score, wait])
+        rows.append([f"KS{i:04d}", day.strftime("%Y-%m-%d"), r.choice(PROVINCE_NAMES), field, channel, score, wait])
     idx = r.sample(range(len(rows)), 40)
     for k, i in enumerate(idx):
         row = rows[i]
@@ -508,8 +687,11 @@ def kns_04_survey(path: Path) -> None:
             row[6] = ""  # missing waiting time
     for i in sorted(r.sample(range(len(rows)), 8), reverse=True):
         rows.insert(i + 1, list(rows[i]))
-    write_csv(path, ["ma_phieu", "ngay_khao_sat", "tinh_thanh", "linh_vuc", "kenh", "diem_hai_long",
-                     "thoi_gian_cho_phut"], rows)
+    write_csv(
+        path,
+        ["ma_phieu", "ngay_khao_sat", "tinh_thanh", "linh_vuc", "kenh", "diem_hai_long", "thoi_gian_cho_phut"],
+        rows,
+    )
 
 
 def make_all(root: Path) -> list[Path]:
@@ -533,8 +715,7 @@ def make_all(root: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE,
-                        help="root folder to write into (default: courses/)")
+    parser.add_argument("--out", type=Path, default=HERE, help="root folder to write into (default: courses/)")
     args = parser.parse_args(argv)
     for path in make_all(args.out):
         print(f"{path.relative_to(args.out)}  {path.stat().st_size} bytes")

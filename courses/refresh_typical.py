@@ -39,8 +39,9 @@ def answers_by_grade_id(nb: nbformat.NotebookNode) -> dict[str, str]:
     return out
 
 
-def refresh_notebook(release: nbformat.NotebookNode, typical: nbformat.NotebookNode | None) -> tuple[
-        nbformat.NotebookNode, list[str]]:
+def refresh_notebook(
+    release: nbformat.NotebookNode, typical: nbformat.NotebookNode | None
+) -> tuple[nbformat.NotebookNode, list[str]]:
     """The released notebook with the answers of `typical` filled in, and the grade_ids left as stubs."""
     answers = answers_by_grade_id(typical) if typical is not None else {}
     fresh = nbformat.from_dict(release)
@@ -63,9 +64,16 @@ def refresh_course(course: Course) -> None:
         shutil.copytree(course.source_dir, root / "source")
         (root / "nbgrader_config.py").write_text(
             f"c = get_config()\nc.CourseDirectory.course_id = {course.id!r}\nc.CourseDirectory.root = {str(root)!r}\n"
-            f"c.CourseDirectory.db_url = 'sqlite:///{root / 'gradebook.db'}'\n", encoding="utf-8")
-        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", "*", "--force"],
-                       cwd=root, env=env, check=True, capture_output=True)
+            f"c.CourseDirectory.db_url = 'sqlite:///{root / 'gradebook.db'}'\n",
+            encoding="utf-8",
+        )
+        subprocess.run(
+            [str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", "*", "--force"],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         for a in course.assignments:
             for name in a.notebooks:
                 release = nbformat.read(root / "release" / a.id / name, as_version=4)

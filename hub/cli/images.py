@@ -61,5 +61,3 @@ def run_push(args: argparse.Namespace) -> int:
         print(f"{name}: {ref}")
     print(f"Đã ghi / recorded: {settings.data_path / PINNED_FILE}")
     return 0
-
-

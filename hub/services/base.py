@@ -135,7 +135,8 @@ def service_application(
         cookie_secret=secrets.token_bytes(32),  # only signs the OAuth state cookie of a login in progress
         xsrf_cookies=True,
         default_handler_class=type(f"{base_handler.__name__}NotFound", (NotFoundHandler, base_handler), {})
-        if base_handler is not ServiceHandler else NotFoundHandler,
+        if base_handler is not ServiceHandler
+        else NotFoundHandler,
         log_function=log_request,
         **settings,
     )

@@ -130,4 +130,3 @@ def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
         assert f"{score:g}" in html or f"Score: {score}" in html or "Điểm" in html
         other = "hocvien2" if name == "hocvien1" else "hocvien1"
         assert other not in html
-
