@@ -96,7 +96,7 @@ def deadline_typed(demo_hub: Hub, browser) -> None:
     context = browser.new_context(locale="vi-VN", timezone_id="Europe/Paris")
     page = context.new_page()
     browser_login(page, demo_hub, "giangvien")
-    page.wait_for_url(re.compile(r".*/hub/.*|.*/user/.*"), timeout=60_000)
+    page.wait_for_url(re.compile(r".*/hub/.*|.*/user/.*|.*/services/portal/.*"), timeout=60_000)
     page.goto(f"{demo_hub.url}/services/portal/courses/{COURSE}")
     form = page.locator(f"#a-{ASSIGNMENT} form", has=page.locator('input[name="class_name"][value="DEMO"]'))
     form.locator('input[name="due"]').fill(TYPED)
@@ -109,7 +109,7 @@ def deadline_typed(demo_hub: Hub, browser) -> None:
 def portal_page(browser, hub: Hub, username: str, path: str = "") -> object:
     page = browser.new_context(locale="vi-VN", timezone_id="UTC").new_page()
     browser_login(page, hub, username)
-    page.wait_for_url(re.compile(r".*/hub/.*|.*/user/.*"), timeout=60_000)
+    page.wait_for_url(re.compile(r".*/hub/.*|.*/user/.*|.*/services/portal/.*"), timeout=60_000)
     page.goto(f"{hub.url}/services/portal/{path}")
     return page
 
