@@ -10,8 +10,10 @@ from pathlib import Path
 from graders.text import UserError
 from graders.timeutil import school_zone, utcnow
 from hub.cli.common import add_action, add_verb, existing_data_dir, load_settings, open_directory, print_row_errors
+from hub.directory.audit import cli_actor
+from hub.directory.classes import ClassFields, check_code, checked_values, create_class
 from hub.directory.models import Enrolment, Funding, SchoolClass
-from hub.roster.validate import CLASS_CODE_RE, normalize_class_code
+from hub.roster.validate import normalize_class_code
 from hub.settings import HubSettings
 from hub.timetable.display import SessionLine, session_line
 from hub.timetable.importer import TimetableReport, add_session, import_timetable, remove_session
@@ -28,6 +30,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--course", help="mã khoá học, vd. phan-tich-du-lieu / course id")
     p.add_argument("--year", type=int, help="năm / year")
     p.add_argument("--funding", choices=[f.value for f in Funding], help="nguồn kinh phí / funding source")
+    p.add_argument("--funding-name", default="", help="tên nguồn kinh phí / who pays, by name")
+    p.add_argument("--unit", default="", help="đơn vị tổ chức / organising unit")
+    p.add_argument("--province", default="", help="tỉnh/thành phố / province")
 
     add_action(sub, "list", "liệt kê lớp / list classes", run_list)
 
@@ -59,38 +64,20 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    name = normalize_class_code(args.name)
-    if not CLASS_CODE_RE.match(name):
-        raise UserError(
-            f"mã lớp {args.name!r} không hợp lệ: chữ cái không dấu, số, . _ - (tối đa 63)",
-            f"invalid class code {args.name!r}: ASCII letters, digits, . _ - (at most 63)",
-        )
-    if args.year is not None and not 2000 <= args.year <= 2100:
-        raise UserError(f"năm {args.year} không hợp lệ", f"invalid year {args.year}")
+    """Create a class by the console's rules (hub.directory.classes), audited as the CLI's; an existing code is
+    left unchanged."""
+    fields = ClassFields(args.name, args.title, args.course, args.year, args.funding, args.funding_name, args.unit,
+                         args.province)  # fmt: skip
+    name = check_code(args.name)
     settings = load_settings(existing_data_dir(args.data_dir))
-    course_id = args.course
-    if course_id is not None:
-        known = {c.id for c in settings.load_courses()}  # under the hub's courses_root
-        if course_id not in known:
-            raise UserError(
-                f"không có khoá học {course_id!r} (có: {', '.join(sorted(known))})",
-                f"no course {course_id!r} (known: {', '.join(sorted(known))})",
-            )
+    known = {c.id for c in settings.load_courses()}  # under the hub's courses_root
+    checked_values(fields, known)  # every field checked before the database is opened
     directory = open_directory(settings)
     with directory.session() as session:
-        existing = session.get(SchoolClass, name)
-        if existing is not None:
+        if session.get(SchoolClass, name) is not None:
             print(f"Lớp {name} đã có, không đổi / class {name} exists, unchanged")
             return 0
-        session.add(
-            SchoolClass(
-                name=name,
-                title=args.title,
-                course_id=course_id,
-                year=args.year,
-                funding=Funding(args.funding) if args.funding else None,
-            )
-        )
+        create_class(session, cli_actor(), fields, known)
     print(f"Đã tạo lớp / created class {name}")
     return 0
 

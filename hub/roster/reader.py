@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.text import UserError
+from hub.roster.xlsx_limits import refuse_oversized_sheet, refuse_zip_bomb
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -96,6 +97,8 @@ def read_xlsx(data: bytes) -> Sheet:
     import openpyxl  # slow to import; only when needed
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            refuse_zip_bomb(archive)
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise UserError(
@@ -104,6 +107,7 @@ def read_xlsx(data: bytes) -> Sheet:
         ) from None
     try:
         sheet = book.worksheets[0]
+        refuse_oversized_sheet(sheet, MAX_ROWS)
         headers: list[str] | None = None
         rows: list[tuple[int, list[str]]] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):

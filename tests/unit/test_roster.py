@@ -7,6 +7,7 @@ import io
 import stat
 import time
 import unicodedata
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -203,6 +204,55 @@ def test_broken_files_give_one_clear_error(
 ) -> None:
     with pytest.raises(UserError, match=fragment):
         run_import(directory, tmp_path, name, data)
+    assert people(directory) == {}
+
+
+def _workbook(rows: list[list[str]]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in [HEADER, *rows]:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _far_cell_workbook(cell: str) -> bytes:
+    """A 5 KB workbook with one cell far away: openpyxl would pad every row to its column (107 s once)."""
+    source = zipfile.ZipFile(io.BytesIO(_workbook(ROWS)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                row = "".join(ch for ch in cell if ch.isdigit())
+                extra = f'<row r="{row}"><c r="{cell}" t="inlineStr"><is><t>x</t></is></c></row>'
+                data = data.replace(b"</sheetData>", extra.encode() + b"</sheetData>")
+            archive.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    out = io.BytesIO(_workbook(ROWS))
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/zeros.bin", b"\0" * (100 * 1024 * 1024))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda: _far_cell_workbook("XFD40"), "too wide or too long"),
+        (lambda: _far_cell_workbook("A60000"), "too wide or too long"),
+        (_zip_bomb, "unpacks to too much"),
+    ],
+    ids=["far-column", "far-row", "zip-bomb"],
+)
+def test_hostile_workbooks_are_refused_before_their_rows_are_read(
+    directory: Directory, tmp_path: Path, make, fragment: str
+) -> None:
+    """The same refusals as the browser upload, for `truongso users import`: they live in the reader."""
+    with pytest.raises(UserError, match=fragment):  # the message proves the XML was looked at, not padded out
+        run_import(directory, tmp_path, "lop.xlsx", make())
     assert people(directory) == {}
 
 
