@@ -13,7 +13,7 @@ from hub.blocking import run_blocking
 from hub.coursework.access import Caller
 from hub.coursework.deadlines import set_deadline
 from hub.services.base import ServiceHandler
-from hub.services.portal import timetable, views
+from hub.services.portal import dashboard_views, timetable, views
 from hub.services.xsrf import SessionXsrfMixin
 
 
@@ -60,7 +60,7 @@ class HomeHandler(PortalHandler):
         for course_id in sorted(caller.learner_classes):
             rows = await run_blocking(views.learner_view, self.app, caller, course_id)
             learning.append((self.app.courses[course_id], caller.learner_classes[course_id], rows))
-        teaching = [self.app.courses[c] for c in sorted(self.app.courses) if caller.teaches(c)]
+        teaching = await run_blocking(dashboard_views.teaching, self.app, caller)  # [(course, [class, counts])]
         sessions = await run_blocking(timetable.upcoming_sessions, self.app, list(caller.learner_classes.values()))
         self.render("home.html", learning=learning, teaching=teaching, caller=caller, sessions=sessions)
 
