@@ -34,27 +34,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import requests  # noqa: E402
-from support.hub_stubs import (  # noqa: E402
-    FakeHub,
-    StubAccessResolver,
-    StubHubOAuth,
-    close_auth,
-    serve,
-    stub_auth,
-)
-from tornado.web import create_signed_value  # noqa: E402
+from support.hub_stubs import FakeHub  # noqa: E402
+from support.portal_server import SCOPE, running_portal  # noqa: E402
 
-PREFIX = "/services/portal/"
-SCOPE = "access:services!service=portal"
-CLIENT_ID = "service-portal"
-API_URL = "http://127.0.0.1:1/hub/api"
 TRUONGSO = str(Path(sys.executable).with_name("truongso"))
 
 STOCK = """
@@ -91,38 +79,17 @@ def load_demo_year(data_dir: Path, year: int, scale: float) -> None:
 def portal(data_dir: Path, warm: bool = False) -> Iterator[tuple[str, requests.Session]]:
     """The portal's app on `data_dir`, served from this process; yields its URL and an admin's browser."""
     from hub.cli.common import load_settings
-    from hub.services.portal import app as portal_app
+    from hub.reports.report_charts import warm as warm_up
 
-    settings = load_settings(data_dir)
     hub = FakeHub()
-    token = hub.add_user("quantri", admin=True, roles=["admin"], scopes=[SCOPE])
+    tokens = {"quantri": hub.add_user("quantri", admin=True, roles=["admin"], scopes=[SCOPE])}
 
-    def instance(**traits: Any) -> StubHubOAuth:
-        return stub_auth(StubHubOAuth, hub, **traits, oauth_client_id=CLIENT_ID, base_url=PREFIX, hub_prefix="/hub/",
-                         oauth_redirect_uri=PREFIX + "oauth_callback", access_scopes={SCOPE})  # fmt: skip
+    def prepare(app: Any) -> None:
+        if warm:  # what the portal does in a thread at start-up (hub/services/portal/app.py)
+            warm_up(app.directory, app.settings)
 
-    original = portal_app.HubOAuth
-    portal_app.HubOAuth = SimpleNamespace(instance=instance)
-    try:
-        app = portal_app.PortalApp(settings, API_URL, "portal-service-token", PREFIX)
-    finally:
-        portal_app.HubOAuth = original
-    app.access = StubAccessResolver(hub, API_URL, "portal-service-token", app.directory, set(app.courses))
-    if warm:  # what the portal can do in a thread at start-up (hub.reports.report_charts.warm)
-        from hub.reports.report_charts import warm as warm_up
-
-        warm_up(app.directory, settings)
-    application = app.web_app()
-    browser = requests.Session()
-    browser.cookies.set(
-        CLIENT_ID, create_signed_value(application.settings["cookie_secret"], CLIENT_ID, token).decode()
-    )
-    try:
-        with serve(lambda: portal_app.make_server(application)) as port:
-            yield f"http://127.0.0.1:{port}{PREFIX}", browser
-    finally:
-        close_auth(app.hub_auth)
-        app.directory.dispose()
+    with running_portal(data_dir, hub, tokens, hub_settings=load_settings(data_dir), prepare=prepare) as client:
+        yield client.url, client.browser("quantri")
 
 
 def timed_get(browser: requests.Session, url: str) -> tuple[float, requests.Response]:

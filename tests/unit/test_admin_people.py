@@ -13,7 +13,6 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,24 +21,11 @@ from typing import Any
 import bcrypt
 import pytest
 import requests
-from support.hub_stubs import (
-    API_URL,
-    FakeHub,
-    StubAccessResolver,
-    StubHubOAuth,
-    add_people,
-    close_auth,
-    serve,
-    stub_auth,
-)
-from tornado.web import create_signed_value
+from support.hub_stubs import FakeHub, add_people
+from support.portal_server import PREFIX, SCOPE, PortalClient, running_portal, utf8
 
 from hub.directory.db import Directory
-from hub.settings import HubSettings
 
-PREFIX = "/services/portal/"
-SCOPE = "access:services!service=portal"
-CLIENT_ID = "service-portal"
 COURSE, A1 = "phan-tich-du-lieu", "01-python-co-ban"
 OTHER_COURSE = "ky-nang-so"
 K01, K02, K03, KNS = "PTDL-K01", "PTDL-K02", "PTDL-K03", "KNS-K01"  # K03: closed
@@ -63,38 +49,9 @@ CLASSES = [(K01, COURSE, "open"), (K02, COURSE, "open"), (K03, COURSE, "closed")
 AN_PASSWORD = "mat-khau-cu-123"
 
 
-@dataclass
-class Console:
-    url: str
-    app: Any  # PortalApp
-    cookie_secret: bytes
-    hub: FakeHub
-    tokens: dict[str, str]
-
-    def browser(self, who: str | None) -> requests.Session:
-        session = requests.Session()
-        if who is not None:
-            signed = create_signed_value(self.cookie_secret, CLIENT_ID, self.tokens[who]).decode()
-            session.cookies.set(CLIENT_ID, signed)
-        return session
-
-    def get(self, who: str | None, path: str, **kw: Any) -> requests.Response:
-        return utf8(self.browser(who).get(self.url + path, timeout=30, allow_redirects=False, **kw))
-
+class Console(PortalClient):
     def post_form(self, who: str, path: str, form: dict[str, str], xsrf_from: str = "admin/people/binh"):
-        """As a browser: open a page of the console (its forms carry the XSRF token of this login), then post."""
-        browser = self.browser(who)
-        opened = utf8(browser.get(self.url + xsrf_from, timeout=30, allow_redirects=False))
-        assert opened.status_code == 200, (opened.status_code, opened.text[:300])
-        token = xsrf_of(opened)
-        assert token
-        return utf8(browser.post(self.url + path, data={**form, "_xsrf": token}, timeout=30, allow_redirects=False))
-
-    def post_with_token(self, who: str, path: str, form: dict[str, str], method: str = "POST") -> requests.Response:
-        """With the person's API token (no XSRF needed): only the console's own rule refuses."""
-        headers = {"Authorization": f"token {self.tokens[who]}"}
-        return utf8(requests.request(method, self.url + path, data=form, headers=headers, timeout=30,
-                                     allow_redirects=False))  # fmt: skip
+        return super().post_form(who, path, form, xsrf_from)
 
     def audit(self) -> list[Any]:
         from hub.directory.models import AdminAction
@@ -115,16 +72,6 @@ class Console:
         with self.app.directory.session() as s:
             p = s.get(Person, username)
             return SimpleNamespace(**{c.key: getattr(p, c.key) for c in Person.__table__.columns}) if p else None
-
-
-def xsrf_of(opened: requests.Response) -> str | None:
-    found = re.search(r'name="_xsrf" value="([^"]+)"', opened.text)
-    return html.unescape(found.group(1)) if found else None
-
-
-def utf8(r: requests.Response) -> requests.Response:
-    r.encoding = "utf-8"
-    return r
 
 
 def refused(r: requests.Response, status: int, vi: str = "", en: str = "") -> None:
@@ -166,8 +113,6 @@ def the_hub() -> tuple[FakeHub, dict[str, str]]:
 
 def build_console(data_dir: Path) -> Iterator[Console]:
     """The portal on a fresh directory under `data_dir` (a generator for module fixtures)."""
-    from hub.services.portal import app as portal_app
-
     data_dir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{data_dir / 'truongso.sqlite'}"
     directory = Directory(db_url)
@@ -178,24 +123,9 @@ def build_console(data_dir: Path) -> Iterator[Console]:
     upgrade_schema(directory.engine, SCHEMA_BRANCH)
     directory.dispose()
     hub, tokens = the_hub()
-
-    def instance(**traits: Any) -> StubHubOAuth:
-        return stub_auth(StubHubOAuth, hub, **traits, oauth_client_id=CLIENT_ID, base_url=PREFIX, hub_prefix="/hub/",
-                         oauth_redirect_uri=PREFIX + "oauth_callback", access_scopes={SCOPE})  # fmt: skip
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(portal_app, "HubOAuth", SimpleNamespace(instance=instance))
-        settings = HubSettings.create({"data_dir": str(data_dir), "db_url": db_url, "login_max_failures": 3,
-                                       "login_lockout_seconds": 600}, "test")  # fmt: skip
-        app = portal_app.PortalApp(settings, API_URL, "portal-service-token", PREFIX)
-    app.access = StubAccessResolver(hub, API_URL, "portal-service-token", app.directory, set(app.courses), ttl=0)
-    application = app.web_app()
-    try:
-        with serve(lambda: portal_app.make_server(application)) as port:
-            yield Console(f"http://127.0.0.1:{port}{PREFIX}", app, application.settings["cookie_secret"], hub, tokens)
-    finally:
-        close_auth(app.hub_auth)
-        app.directory.dispose()
+    lockout = {"login_max_failures": 3, "login_lockout_seconds": 600}
+    with running_portal(data_dir, hub, tokens, settings=lockout, client=Console, ttl=0) as console:
+        yield console
 
 
 @pytest.fixture(scope="module")

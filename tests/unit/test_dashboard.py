@@ -18,31 +18,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 from support.gradebooks import Sub, make_gradebook
-from support.hub_stubs import (
-    API_URL,
-    FakeHub,
-    StubAccessResolver,
-    StubHubOAuth,
-    add_class,
-    add_people,
-    close_auth,
-    serve,
-    stub_auth,
-)
-from tornado.web import create_signed_value
+from support.hub_stubs import FakeHub, add_class, add_people
+from support.portal_server import PREFIX, SCOPE, PortalClient, fake_grade, running_portal, utf8
 
 from hub.directory.db import Directory
-from hub.settings import HubSettings
 
-PREFIX = "/services/portal/"
-SCOPE = "access:services!service=portal"
-CLIENT_ID = "service-portal"
 COURSE, A1, A2 = "phan-tich-du-lieu", "01-python-co-ban", "02-lam-sach-du-lieu"
 OTHER_COURSE = "ky-nang-so"
 K01, K02, KNS = "PTDL-K01", "PTDL-K02", "KNS-K01"
@@ -67,44 +52,21 @@ GRADES = {  # what the gradebook holds (fraction of the points; pending manual g
 
 
 @dataclass
-class Portal:
-    url: str
-    app: Any
-    cookie_secret: bytes
-    tokens: dict[str, str]
-    db: Path
-    gradebook: Path
+class Portal(PortalClient):
+    timeout: float = 60
 
-    def browser(self, who: str | None) -> requests.Session:
-        session = requests.Session()
-        if who is not None:
-            signed = create_signed_value(self.cookie_secret, CLIENT_ID, self.tokens[who]).decode()
-            session.cookies.set(CLIENT_ID, signed)
-        return session
+    @property
+    def db(self) -> Path:
+        return self.app.settings.data_path / "truongso.sqlite"
 
-    def get(self, who: str | None, path: str = "") -> requests.Response:
-        r = self.browser(who).get(self.url + path, timeout=60, allow_redirects=False)
-        r.encoding = "utf-8"
-        return r
+    @property
+    def gradebook(self) -> Path:
+        return self.app.settings.data_path / "courses" / COURSE / "gradebook.db"
 
     def post(self, who: str, path: str, xsrf: bool = True) -> requests.Response:
-        browser = self.browser(who)
-        opened = browser.get(self.url + f"courses/{COURSE}", timeout=60, allow_redirects=False)  # has forms
-        data = {}
         if xsrf:
-            found = re.search(r'name="_xsrf" value="([^"]+)"', opened.text)
-            assert found, opened.status_code
-            data["_xsrf"] = html.unescape(found.group(1))
-        r = browser.post(self.url + path, data=data, timeout=60, allow_redirects=False)
-        r.encoding = "utf-8"
-        return r
-
-
-def fake_grade(course_dir: Path, assignment_id: str, progress: Any = None, **options: Any) -> Any:
-    """Stands in for graders.autograde.grade_assignment (a Docker sandbox per notebook)."""
-    if progress:
-        progress(1, 1, None)
-    return SimpleNamespace(graded=1, flagged=0, failed=0)
+            return self.post_form(who, path, {}, xsrf_from=f"courses/{COURSE}")  # the course page has forms
+        return utf8(self.browser(who).post(self.url + path, timeout=self.timeout, allow_redirects=False))
 
 
 def submit_all(app: Any) -> None:
@@ -123,8 +85,6 @@ def submit_all(app: Any) -> None:
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     from graders.curriculum import load_courses
-    from hub.services.portal import app as portal_app
-    from hub.services.portal.jobs import GradingJobs
 
     data_dir = tmp_path_factory.mktemp("dashboard") / "data"
     data_dir.mkdir(parents=True)
@@ -137,19 +97,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     directory.dispose()
     hub = FakeHub()
     tokens = add_people(hub, SCOPE, (K01, K02, KNS))
-
-    def instance(**traits: Any) -> StubHubOAuth:
-        return stub_auth(StubHubOAuth, hub, **traits, oauth_client_id=CLIENT_ID, base_url=PREFIX, hub_prefix="/hub/",
-                         oauth_redirect_uri=PREFIX + "oauth_callback", access_scopes={SCOPE})  # fmt: skip
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(portal_app, "HubOAuth", SimpleNamespace(instance=instance))
-        settings = HubSettings.create({"data_dir": str(data_dir), "db_url": f"sqlite:///{db}"}, "test")
-        app = portal_app.PortalApp(settings, API_URL, "portal-service-token", PREFIX)
-    app.access = StubAccessResolver(hub, API_URL, "portal-service-token", app.directory, set(app.courses))
-    app.jobs = GradingJobs(fake_grade)
     course = next(c for c in load_courses() if c.id == COURSE)
-    gradebook = make_gradebook(data_dir / "courses" / COURSE / "gradebook.db", course, GRADES, released=[A1, A2])
+    make_gradebook(data_dir / "courses" / COURSE / "gradebook.db", course, GRADES, released=[A1, A2])
+    with running_portal(data_dir, hub, tokens, grade=fake_grade, prepare=record_coursework, client=Portal) as portal:
+        yield portal
+
+
+def record_coursework(app: Any) -> None:
+    """Releases, deadlines, every attempt of ATTEMPTS, feedback for an, and an autograde report flagging binh."""
     app.store.release(COURSE, A1, b"release", ["bai.ipynb"], "gv-mot", False, None)
     app.store.release(COURSE, A2, b"release", ["bai.ipynb"], "gv-mot", False, DUE_A2)
     app.store.set_deadline(COURSE, A1, K01, DUE_K01, "gv-mot")
@@ -157,21 +112,13 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     submit_all(app)
     latest_an = app.store.submissions(COURSE, A1, student="an")[-1][0]
     app.store.put_feedback(latest_an.id, {"bai.html": b"<p>feedback</p>"}, "gv-mot")
-    reports = data_dir / "courses" / COURSE / "autograde-reports"
+    reports = app.settings.data_path / "courses" / COURSE / "autograde-reports"
     reports.mkdir(parents=True, exist_ok=True)
     flag = {"kind": "always_equal", "notebook": "bai", "cell": "cau-1", "detail": ""}
     (reports / f"{A1}.json").write_text(json.dumps({"submissions": {
         "binh": {"status": "graded", "score": 10, "max_score": 20, "findings": [flag]},
         "an": {"status": "graded", "score": 17, "max_score": 20, "findings": []},
     }}), encoding="utf-8")  # fmt: skip
-    application = app.web_app()
-    try:
-        with serve(lambda: portal_app.make_server(application)) as port:
-            yield Portal(f"http://127.0.0.1:{port}{PREFIX}", app, application.settings["cookie_secret"], tokens, db,
-                         gradebook)  # fmt: skip
-    finally:
-        close_auth(app.hub_auth)
-        app.directory.dispose()
 
 
 # -- independent counts ------------------------------------------------------------------------------------

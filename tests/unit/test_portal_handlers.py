@@ -9,36 +9,18 @@ instructors, and an instructor sees and sets only the classes they teach (admins
 from __future__ import annotations
 
 import html
-import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import requests
-from support.hub_stubs import (
-    API_URL,
-    FakeHub,
-    StubAccessResolver,
-    StubHubOAuth,
-    add_class,
-    add_people,
-    close_auth,
-    serve,
-    stub_auth,
-)
+from support.hub_stubs import FakeHub, add_class, add_people
+from support.portal_server import CLIENT_ID, PREFIX, SCOPE, PortalClient, fake_grade, running_portal, utf8, xsrf_of
 from tornado.web import create_signed_value
 
 from hub.directory.db import Directory
-from hub.settings import HubSettings
 
-PREFIX = "/services/portal/"
-SCOPE = "access:services!service=portal"
-CLIENT_ID = "service-portal"
 COURSE, A1, A2 = "phan-tich-du-lieu", "01-python-co-ban", "02-lam-sach-du-lieu"
 OTHER_COURSE, OTHER_A = "ky-nang-so", "01-tep-va-dinh-dang"
 K01, K02, KNS = "PTDL-K01", "PTDL-K02", "KNS-K01"
@@ -47,48 +29,12 @@ DUE_K01 = datetime(2026, 12, 20, 10, 0, tzinfo=UTC)  # 17:00 in Hanoi
 DUE_K02 = datetime(2026, 12, 21, 10, 0, tzinfo=UTC)
 
 
-@dataclass
-class Portal:
-    url: str  # http://127.0.0.1:<port>/services/portal/
-    app: Any  # hub.services.portal.app.PortalApp
-    cookie_secret: bytes
-    hub: FakeHub
-    tokens: dict[str, str]
-
-    def browser(self, who: str | None) -> requests.Session:
-        """A browser after the hub's OAuth login: the service's signed cookie holding the person's token."""
-        session = requests.Session()
-        if who is not None:
-            signed = create_signed_value(self.cookie_secret, CLIENT_ID, self.tokens[who]).decode()
-            session.cookies.set(CLIENT_ID, signed)
-        return session
-
-    def get(self, who: str | None, path: str = "", **kw: Any) -> requests.Response:
-        return page(self.browser(who).get(self.url + path, timeout=30, allow_redirects=False, **kw))
-
+class Portal(PortalClient):
     def post_form(self, who: str, path: str, form: dict[str, str], xsrf_from: str = f"courses/{COURSE}"):
-        """As a browser: open the page with the form (its XSRF token is bound to this login), then send it."""
-        browser = self.browser(who)
-        opened = page(browser.get(self.url + xsrf_from, timeout=30, allow_redirects=False))
-        assert opened.status_code == 200, opened.status_code
-        token = xsrf_of(opened)
-        assert token, "the page's forms carry the XSRF token of its login"
-        return page(browser.post(self.url + path, data={**form, "_xsrf": token}, timeout=30, allow_redirects=False))
-
-    def post_with_token(self, who: str, path: str, form: dict[str, str]) -> requests.Response:
-        """As a script with the person's API token (JupyterHub skips XSRF for tokens): only the rules refuse."""
-        headers = {"Authorization": f"token {self.tokens[who]}"}
-        return page(requests.post(self.url + path, data=form, headers=headers, timeout=30, allow_redirects=False))
+        return super().post_form(who, path, form, xsrf_from)
 
 
-def xsrf_of(opened: requests.Response) -> str | None:
-    found = re.search(r'name="_xsrf" value="([^"]+)"', opened.text)
-    return html.unescape(found.group(1)) if found else None
-
-
-def page(r: requests.Response) -> requests.Response:
-    r.encoding = "utf-8"
-    return r
+page = utf8  # the name the console tests import
 
 
 def the_hub() -> tuple[FakeHub, dict[str, str]]:
@@ -98,18 +44,8 @@ def the_hub() -> tuple[FakeHub, dict[str, str]]:
     return hub, tokens
 
 
-def fake_grade(course_dir: Path, assignment_id: str, progress: Any = None, **options: Any) -> Any:
-    """Stands in for graders.autograde.grade_assignment (a Docker sandbox per notebook)."""
-    if progress:
-        progress(1, 1, None)
-    return SimpleNamespace(graded=1, flagged=0, failed=0)
-
-
 @pytest.fixture(scope="module")
 def shared_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    from hub.services.portal import app as portal_app
-    from hub.services.portal.jobs import GradingJobs
-
     data_dir = tmp_path_factory.mktemp("portal") / "data"
     data_dir.mkdir(parents=True)
     db_url = f"sqlite:///{data_dir / 'truongso.sqlite'}"
@@ -120,26 +56,8 @@ def shared_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     add_class(directory, KNS, OTHER_COURSE, {"dung": NAMES["dung"]}, {"gv-kns": "Hồ Giảng Kns"})
     directory.dispose()
     hub, tokens = the_hub()
-
-    # PortalApp takes HubOAuth.instance(): a fresh stub instead of the process-wide singleton, with what the hub
-    # gives a service in its environment (client id, prefix, callback, required scope).
-    def instance(**traits: Any) -> StubHubOAuth:
-        return stub_auth(StubHubOAuth, hub, **traits, oauth_client_id=CLIENT_ID, base_url=PREFIX, hub_prefix="/hub/",
-                         oauth_redirect_uri=PREFIX + "oauth_callback", access_scopes={SCOPE})  # fmt: skip
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(portal_app, "HubOAuth", SimpleNamespace(instance=instance))
-        settings = HubSettings.create({"data_dir": str(data_dir), "db_url": db_url}, "test")
-        app = portal_app.PortalApp(settings, API_URL, "portal-service-token", PREFIX)
-    app.access = StubAccessResolver(hub, API_URL, "portal-service-token", app.directory, set(app.courses))
-    app.jobs = GradingJobs(fake_grade)
-    application = app.web_app()
-    try:
-        with serve(lambda: portal_app.make_server(application)) as port:
-            yield Portal(f"http://127.0.0.1:{port}{PREFIX}", app, application.settings["cookie_secret"], hub, tokens)
-    finally:
-        close_auth(app.hub_auth)
-        app.directory.dispose()
+    with running_portal(data_dir, hub, tokens, grade=fake_grade, client=Portal) as portal:
+        yield portal
 
 
 @pytest.fixture
