@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import Session
 from tornado import httputil, web
 
 from graders.text import BilingualError
@@ -36,6 +38,19 @@ class ClassPage(AdminPage):
     def form_fields(self, name: str) -> cls.ClassFields:
         values = {key: self.get_body_argument(key, "")[:400] for key in FIELDS}
         return cls.ClassFields(name=name[:200], **values)
+
+    async def change_class(self, change: Callable[[Session], SchoolClass]) -> str:
+        """`change(session)` in one transaction off the event loop (it writes its own audit row); the class's
+        code, or a refusal answered 400."""
+
+        def run() -> str:
+            with self.app.directory.session() as s:
+                return change(s).name
+
+        try:
+            return await run_blocking(run)
+        except BilingualError as exc:
+            raise as_http(exc) from None
 
     def render_class_form(self, record: Any, status: int = 200, message: str = "") -> None:
         self.set_status(status)
@@ -74,15 +89,7 @@ class ClassesHandler(ClassPage):
     async def post(self) -> None:
         caller = await self.admin()
         fields = self.form_fields(self.get_body_argument("name", ""))
-
-        def create() -> str:
-            with self.app.directory.session() as s:
-                return cls.create_class(s, caller.name, fields, self.known_courses()).name
-
-        try:
-            name = await run_blocking(create)
-        except BilingualError as exc:
-            raise as_http(exc) from None
+        name = await self.change_class(lambda s: cls.create_class(s, caller.name, fields, self.known_courses()))
         self.redirect(f"{self.app.prefix}admin/classes/{name}")
 
 
@@ -122,15 +129,7 @@ class ClassHandler(ClassPage):
     async def post(self, name: str) -> None:
         caller = await self.admin()
         fields = self.form_fields(name)
-
-        def update() -> str:
-            with self.app.directory.session() as s:
-                return cls.update_class(s, caller.name, fields, self.known_courses()).name
-
-        try:
-            saved = await run_blocking(update)
-        except BilingualError as exc:
-            raise as_http(exc) from None
+        saved = await self.change_class(lambda s: cls.update_class(s, caller.name, fields, self.known_courses()))
         self.redirect(f"{self.app.prefix}admin/classes/{saved}?m=saved")
 
 
@@ -141,15 +140,7 @@ class ClassStatusHandler(ClassPage):
     async def post(self, name: str) -> None:
         caller = await self.admin()
         action = self.get_body_argument("action", "")[:40]
-
-        def change() -> str:
-            with self.app.directory.session() as s:
-                return cls.set_status(s, caller.name, name, action).name
-
-        try:
-            saved = await run_blocking(change)
-        except BilingualError as exc:
-            raise as_http(exc) from None
+        saved = await self.change_class(lambda s: cls.set_status(s, caller.name, name, action))
         self.redirect(f"{self.app.prefix}admin/classes/{saved}?m={action}")
 
 
