@@ -10,6 +10,7 @@ from pathlib import Path
 
 from graders.certificates.codes import format_code
 from graders.certificates.models import Certificate
+from graders.spreadsheet import neutralise
 
 COLUMNS = (
     ("Số hiệu / Serial", lambda c: c.serial),
@@ -31,7 +32,6 @@ COLUMNS = (
     # for telling holders of certificates issued before codes existed the full address of theirs
     ("Mã xác thực / Verification code", lambda c: format_code(c.verification_code) if c.verification_code else ""),
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _stamp(value: datetime | None) -> str:
@@ -42,15 +42,8 @@ def _stamp(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _cell(value: object) -> object:
-    """Neutralise spreadsheet formulas: a name or reason typed as '=HYPERLINK(…)' must stay text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def rows(certs: Sequence[Certificate]) -> list[list[object]]:
-    return [[_cell(get(c)) for _, get in COLUMNS] for c in certs]
+    return [[neutralise(get(c)) for _, get in COLUMNS] for c in certs]
 
 
 def to_csv(certs: Sequence[Certificate]) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from graders.certificates.export import _cell as neutralise
+from graders.spreadsheet import neutralise
 from hub.reports.engine import FIGURES, MONTH_FIGURES, SPLITS, Report, figure_value
 
 TITLE = "Báo cáo đào tạo năm / Yearly training report"

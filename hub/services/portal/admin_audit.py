@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Query
 from tornado import web
 
-from graders.certificates.export import _cell as neutralise  # the one formula-neutralising function
+from graders.spreadsheet import neutralise
 from graders.text import BilingualError
 from graders.timeutil import school_zone, show, utcnow
 from hub.blocking import run_blocking

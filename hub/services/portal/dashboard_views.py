@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from graders.certificates.export import _cell as neutral  # the one formula-neutraliser of our spreadsheets
+from graders.spreadsheet import neutralise
 from hub.coursework.access import Caller
 from hub.coursework.models import DEFAULT_CLASS, Feedback, Submission
 from hub.services.portal import views
@@ -326,7 +326,7 @@ def grade_table(app: Any, caller: Caller, course_id: str) -> list[list[object]]:
                 else:
                     row += [round(c.score.score, 2), round(c.score.max_score, 2), round(c.percent or 0.0, 1)]
             lines.append(row)
-    return [[neutral(v) for v in line] for line in lines]
+    return [[neutralise(v) for v in line] for line in lines]
 
 
 def to_csv(table: list[list[object]]) -> bytes:
