@@ -28,6 +28,7 @@ VERBS = (
     "certificates",
     "report",
     "demo",
+    "backup",  # and `restore`
     "cluster",
     "kubernetes",
 )
