@@ -48,9 +48,14 @@ def run_restore(args: argparse.Namespace) -> int:
         manifest = verify_backup(args.archive)
         print(f"Bản sao lưu hợp lệ / the archive is sound: {describe(manifest)}")
         return 0
+    from hub.backup.after_restore import forget_running_workspaces
+
     manifest = restore_backup(args.archive, args.data_dir)
     facts = describe(manifest)
     print(f"Đã khôi phục / restored into {args.data_dir}: {facts['files']} tệp / files from {facts['created_at']}")
+    forgotten = forget_running_workspaces(args.data_dir / "jupyterhub.sqlite")
+    if forgotten:
+        print(f"  {forgotten} máy làm việc sẽ khởi động lại từ đầu / workspaces will start anew (files kept)")
     print(f"  Chạy / run: truongso up --data-dir {args.data_dir}")
     return 0
 
