@@ -39,6 +39,7 @@ def apply_auth(settings: HubSettings, c: Config) -> None:
     c.TruongSoAuthenticator.admin_users = {ADMIN_USERNAME}
     c.TruongSoAuthenticator.allowed_failed_logins = settings.login_max_failures
     c.TruongSoAuthenticator.seconds_before_next_try = settings.login_lockout_seconds
+    c.TruongSoAuthenticator.max_failures_per_address = settings.login_max_failures_per_address
     c.TruongSoAuthenticator.minimum_password_length = settings.min_password_length
     c.TruongSoAuthenticator.check_common_password = True
     c.TruongSoAuthenticator.auth_refresh_age = settings.auth_refresh_seconds

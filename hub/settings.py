@@ -40,7 +40,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "school": ("timezone", "courses_root"),
     "server": tuple("ip port base_url public_url hub_ip hub_port proxy_api_port proxy_command service_ports".split()),
     "databases": ("db_url", "hub_db_url"),
-    "accounts": ("login_max_failures", "login_lockout_seconds", "min_password_length", "auth_refresh_seconds"),
+    "accounts": (
+        "login_max_failures",
+        "login_max_failures_per_address",
+        "login_lockout_seconds",
+        "min_password_length",
+        "auth_refresh_seconds",
+    ),
     "workspaces": tuple(
         "spawner workspace_image workspace_network mem_limit cpu_limit pids_limit workspace_disk_limit "
         "workspace_disk_dir idle_timeout_seconds concurrent_spawn_limit".split()
@@ -122,6 +128,11 @@ class HubSettings(DataDirSettings, HasTraits):
     ).tag(config=True)
     login_max_failures = Integer(
         5, help="Failed logins in a row before an account is locked for login_lockout_seconds."
+    ).tag(config=True)
+    login_max_failures_per_address = Integer(
+        100,
+        help="Failed logins from one source address (any usernames) before that address is refused for "
+        "login_lockout_seconds; 0: off. High: a whole class may log in from behind one office's NAT.",
     ).tag(config=True)
     login_lockout_seconds = Integer(600, help="How long a locked account waits.").tag(config=True)
     min_password_length = Integer(10, help="Shortest password a user may choose.").tag(config=True)
@@ -358,6 +369,7 @@ class HubSettings(DataDirSettings, HasTraits):
 
     _not_negative = validate(
         "login_max_failures",
+        "login_max_failures_per_address",
         "login_lockout_seconds",
         "min_password_length",
         "idle_timeout_seconds",

@@ -16,6 +16,7 @@ What we keep from nativeauthenticator: bcrypt hashes in its `users_info` table, 
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections.abc import Callable
 from functools import cache
@@ -26,7 +27,7 @@ from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.orm import UserInfo
 from sqlalchemy.orm import Session
 from tornado import web
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Integer, Unicode, default
 
 from hub.blocking import run_blocking
 from hub.directory import lockout
@@ -108,6 +109,9 @@ class TruongSoAuthenticator(NativeAuthenticator):
     _no_shared_db = default("db")(_fixed(None))
 
     refresh_pre_spawn = Bool(True, help="Re-read classes and roles before every spawn.").tag(config=True)
+    max_failures_per_address = Integer(
+        0, help="Failed logins from one source address before it is refused for seconds_before_next_try; 0: off."
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         # add_new_table=False: `truongso up` prepares the schema (hub.directory.db.ensure_schema).
@@ -133,15 +137,13 @@ class TruongSoAuthenticator(NativeAuthenticator):
         password = data.get("password", "")
         if not password or not self.validate_username(username):
             return None
-        return await run_blocking(self._check_credentials, username, password)
+        return await run_blocking(self._check_credentials, username, password, _address_of(handler))
 
-    def _check_credentials(self, username: str, password: str) -> dict | None:
-        """One login attempt in one transaction: refused while locked, failures counted in the directory
-        (hub.directory.lockout), the count cleared by a success."""
+    def _check_credentials(self, username: str, password: str, address: str | None = None) -> dict | None:
+        """One login attempt in one transaction: refused while the account or the source address is locked,
+        failures counted in the directory (hub.directory.lockout), the account's count cleared by a success."""
         with self.directory.session() as session:
-            if self.allowed_failed_logins and lockout.seconds_locked(
-                session, username, self.allowed_failed_logins, self.seconds_before_next_try
-            ):
+            if self._seconds_locked(session, username, address):
                 return None
             info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
             stored = bytes(info.password) if info is not None and info.is_authorized and info.password else None
@@ -151,6 +153,8 @@ class TruongSoAuthenticator(NativeAuthenticator):
             if model is None:
                 if self.allowed_failed_logins:
                     lockout.record_failure(session, username, self.seconds_before_next_try)
+                if self.max_failures_per_address and address:
+                    lockout.record_failure(session, lockout.address_key(address), self.seconds_before_next_try)
                 return None
             lockout.clear_failures(session, username)
         return model
@@ -180,19 +184,26 @@ class TruongSoAuthenticator(NativeAuthenticator):
         # reset_managed_roles_on_startup is off and a managed role already has members).
         return []
 
-    async def seconds_locked(self, username: str) -> int:
-        """Seconds until a locked account may try again (0 when not locked)."""
+    async def seconds_locked(self, username: str, address: str | None = None) -> int:
+        """Seconds until a locked account, or a locked source address, may try again (0 when not locked)."""
         username = self.normalize_username(username)
-        if not (self.allowed_failed_logins and self.validate_username(username)):
-            return 0
+        if not self.validate_username(username):
+            username = ""
 
         def read() -> int:
             with self.directory.session() as session:
-                return lockout.seconds_locked(
-                    session, username, self.allowed_failed_logins, self.seconds_before_next_try
-                )
+                return self._seconds_locked(session, username, address)
 
         return await run_blocking(read)
+
+    def _seconds_locked(self, session: Any, username: str, address: str | None) -> int:
+        seconds, window = 0, self.seconds_before_next_try
+        if self.allowed_failed_logins and username:
+            seconds = lockout.seconds_locked(session, username, self.allowed_failed_logins, window)
+        if self.max_failures_per_address and address:
+            key = lockout.address_key(address)
+            seconds = max(seconds, lockout.seconds_locked(session, key, self.max_failures_per_address, window))
+        return seconds
 
     # -- first-login password change ---------------------------------------------------------------
 
@@ -250,3 +261,20 @@ class TruongSoAuthenticator(NativeAuthenticator):
         from hub.auth.handlers import ChangePasswordHandler, LoginHandler
 
         return [(r"/login", LoginHandler), (r"/change-password", ChangePasswordHandler)]
+
+
+def client_address(request: Any) -> str | None:
+    """The address that connected to our proxy: the last X-Forwarded-For entry, which configurable-http-proxy
+    appends itself. Not tornado's remote_ip: it prefers X-Real-Ip, which any client may send, so counting by it
+    would let one rotate addresses, or lock a whole office out by naming its address. Behind another reverse
+    proxy this is that proxy's address (then set login_max_failures_per_address to 0)."""
+    headers = getattr(request, "headers", None) or {}
+    last = headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(last))
+    except ValueError:
+        return None
+
+
+def _address_of(handler: web.RequestHandler | None) -> str | None:
+    return client_address(getattr(handler, "request", None))

@@ -7,6 +7,8 @@ from jupyterhub.handlers.login import LoginHandler as HubLoginHandler
 from tornado import web
 from tornado.httputil import url_concat
 
+from hub.auth.authenticator import client_address
+
 # Each message: Vietnamese, then English. Shown together so a guest lecturer can read them too.
 MESSAGES = {
     "bad_login": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Invalid username or password."),
@@ -60,7 +62,7 @@ class LoginHandler(HubLoginHandler):
                 next_url = url_concat(self.hub.base_url + "change-password", {"next": next_url})
             self.redirect(next_url)
             return
-        seconds = await self.authenticator.seconds_locked(data["username"])
+        seconds = await self.authenticator.seconds_locked(data["username"], client_address(self.request))
         error = message("locked", minutes=max(1, -(-seconds // 60))) if seconds else message("bad_login")
         self.set_status(429 if seconds else 403)
         username = data["username"][:64]

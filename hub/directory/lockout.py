@@ -5,6 +5,10 @@ nativeauthenticator counts failures in the hub's memory: a hub restart forgets t
 and the last one's moment. An account is locked while it has `max_failures` or more and the last one is
 under `lockout_seconds` old; after that the next failure starts a new count. Names that are not accounts
 are counted too, so the "locked" message tells nobody which usernames exist.
+
+Source addresses are counted the same way, under the key `addr:<ip>` (never a valid username), with their own,
+much higher limit: one address guessing many usernames is stopped, while a class of a hundred behind one
+office's NAT, mistyping new passwords, is not. A success clears the account's count, never the address's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy.orm import Session
 from graders.timeutil import utcnow
 from hub.directory.models import LoginFailure
 
+ADDRESS_PREFIX = "addr:"
 MAX_ROWS = 10_000  # beyond this many counted names, those whose lock-out window has passed are forgotten
 
 
@@ -53,15 +58,22 @@ def clear_failures(session: Session, username: str) -> bool:
 def locked_accounts(
     session: Session, max_failures: int, lockout_seconds: int, now: datetime | None = None
 ) -> dict[str, int]:
-    """username -> seconds still locked, for every locked name."""
+    """username -> seconds still locked, for every locked name (not source addresses)."""
     if max_failures <= 0:
         return {}
     now = now or utcnow()
     since = now - timedelta(seconds=lockout_seconds)
     rows = session.query(LoginFailure).filter(
-        LoginFailure.failures >= max_failures, LoginFailure.last_failed_at > since
+        LoginFailure.failures >= max_failures,
+        LoginFailure.last_failed_at > since,
+        ~LoginFailure.username.startswith(ADDRESS_PREFIX),  # accounts only
     )
     return {r.username: _remaining(r, max_failures, lockout_seconds, now) for r in rows}
+
+
+def address_key(address: str) -> str:
+    """The row that counts failed logins from one source address."""
+    return ADDRESS_PREFIX + address[:48]
 
 
 def _remaining(row: LoginFailure | None, max_failures: int, lockout_seconds: int, now: datetime) -> int:

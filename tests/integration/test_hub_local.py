@@ -196,3 +196,16 @@ def test_a_second_hub_on_the_same_data_dir_is_refused(demo_hub: Hub) -> None:
     result = truongso("up", "--data-dir", str(demo_hub.data_dir), "--port", str(free_port()), "--spawner", "local")
     assert result.returncode == 1 and "already runs on this data directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_failed_logins_are_counted_for_the_address_the_proxy_saw_not_the_one_a_client_claims(demo_hub: Hub) -> None:
+    """X-Real-Ip and a made-up X-Forwarded-For are the client's own words; the proxy appends the real peer."""
+    import sqlite3
+
+    session = HubSession(demo_hub.url)
+    session.http.headers.update({"X-Real-Ip": "203.0.113.99", "X-Forwarded-For": "198.51.100.1"})
+    assert session.login("khong-ai", "doan-bua").status_code == 403
+    with sqlite3.connect(demo_hub.data_dir / "truongso.sqlite") as db:
+        keys = {row[0] for row in db.execute("SELECT username FROM login_failures WHERE username LIKE 'addr:%'")}
+    assert "addr:127.0.0.1" in keys
+    assert not keys & {"addr:203.0.113.99", "addr:198.51.100.1"}

@@ -50,6 +50,7 @@ def test_auth_uses_directory_and_lockout(settings: HubSettings) -> None:
     assert c.JupyterHub.authenticator_class == "hub.auth.TruongSoAuthenticator"
     assert c.TruongSoAuthenticator.directory_url == settings.db_url
     assert c.TruongSoAuthenticator.allowed_failed_logins == 5
+    assert c.TruongSoAuthenticator.max_failures_per_address == 100  # a class behind one NAT is not locked out
     assert c.TruongSoAuthenticator.admin_users == {"admin"}
     assert "enable_signup" not in c.TruongSoAuthenticator  # the class default (False) decides
 
@@ -88,6 +89,7 @@ def test_apply_all_sets_databases_and_templates(settings: HubSettings, secrets: 
         ({"port": 70000}, "port"),
         ({"spawner": "kubernetes"}, "spawner"),
         ({"login_max_failures": -1}, "cannot be negative"),
+        ({"login_max_failures_per_address": -5}, "cannot be negative"),
         ({"no_such_setting": 1}, "unknown setting"),
         ({"port": "eighty"}, "port"),
     ],

@@ -37,8 +37,34 @@ def authenticator(url: str) -> TruongSoAuthenticator:
     return TruongSoAuthenticator(directory_url=url, allowed_failed_logins=3, seconds_before_next_try=600)
 
 
-def login(auth: TruongSoAuthenticator, username: str, password: str) -> dict | None:
-    return run_coroutine(auth.authenticate(None, {"username": username, "password": password}))
+def login(auth: TruongSoAuthenticator, username: str, password: str, address: str | None = None) -> dict | None:
+    # as configurable-http-proxy forwards it: the peer's address appended last; X-Real-Ip is the client's own
+    headers = {"X-Forwarded-For": f"10.9.8.7, {address}", "X-Real-Ip": f"192.0.2.{len(username)}"}
+    handler = SimpleNamespace(request=SimpleNamespace(headers=headers)) if address else None
+    return run_coroutine(auth.authenticate(handler, {"username": username, "password": password}))
+
+
+def test_one_address_guessing_many_names_is_stopped_and_others_are_not(directory_url: str) -> None:
+    """No account reaches its own limit (one failure each), but the address does; a success elsewhere, or of
+    the account, does not lift the address's lock, and a restart keeps it."""
+    auth = TruongSoAuthenticator(directory_url=directory_url, allowed_failed_logins=3, seconds_before_next_try=600,
+                                 max_failures_per_address=4)  # fmt: skip
+    attacker, office = "203.0.113.7", "198.51.100.20"
+    for name in ("an", "binh", "chi", "dung"):
+        assert login(auth, name, "doan-bua", attacker) is None
+    assert login(auth, "hocvien1", PASSWORD, attacker) is None  # the right password, from the locked address
+    # (each attempt above named another X-Real-Ip and a made-up first X-Forwarded-For: neither counts)
+    assert login(auth, "hocvien1", PASSWORD, office) is not None  # the learner at her office gets in
+    assert run_coroutine(auth.seconds_locked("hocvien1", attacker)) > 0
+    assert run_coroutine(auth.seconds_locked("hocvien1", office)) == 0
+    assert run_coroutine(auth.seconds_locked("not a valid name!", attacker)) > 0  # the page still says locked
+    restarted = TruongSoAuthenticator(directory_url=directory_url, allowed_failed_logins=3,
+                                      seconds_before_next_try=600, max_failures_per_address=4)  # fmt: skip
+    assert login(restarted, "hocvien1", PASSWORD, attacker) is None
+    with restarted.directory.session() as s:
+        assert lockout.locked_accounts(s, 3, 600) == {}  # addresses are not accounts in the console's list
+    off = authenticator(directory_url)  # per-address lock-out off (the default of the authenticator itself)
+    assert login(off, "hocvien1", PASSWORD, attacker) is not None
 
 
 def test_three_failures_lock_even_the_right_password_and_a_restart_keeps_the_lock(directory_url: str) -> None:
