@@ -70,7 +70,7 @@ def render_values(
             "concurrentSpawnLimit": settings.concurrent_spawn_limit,
             "db": hub_db(settings.hub_db_url),
             "config": hub_config(settings, specs),
-            "extraConfig": {"truongso.py": EXTRA_CONFIG},
+            "extraConfig": {"truongso.py": EXTRA_CONFIG.format(base_url=settings.base_url)},
             "templateVars": {"truongso_demo": settings.demo},
             "services": hub_services(settings, specs, secrets),
             "loadRoles": {
@@ -119,12 +119,14 @@ def render_values(
 # What hub.config cannot say (it holds no Python objects); hub.configure.apply_spawner does the same on Docker.
 EXTRA_CONFIG = """\
 # Trường Số (hub/kubernetes/values.py): needs our package in the hub image.
+from hub.auth.landing import landing_url
 from hub.configure import TEMPLATES
 from hub.spawner import refuse_user_options
 
 c.Spawner.apply_user_options = refuse_user_options  # no image, volume or environment chosen by a learner
 c.Spawner.disable_user_config = True  # a learner's ~/.jupyter cannot change their server
 c.JupyterHub.template_paths = [str(TEMPLATES)]
+c.JupyterHub.default_url = landing_url({base_url!r})  # instructors and admins land on the portal
 """
 
 
@@ -312,6 +314,7 @@ def hub_config(settings: HubSettings, specs: list[Any]) -> dict[str, Any]:
 
     c = Config()
     apply_auth(settings, c)
+    del c.JupyterHub["default_url"]  # a function: set in hub.extraConfig (EXTRA_CONFIG)
     token_scopes = list(SERVER_TOKEN_SCOPES)
     for spec in specs:
         token_scopes.extend(s for s in spec.server_token_scopes if s not in token_scopes)

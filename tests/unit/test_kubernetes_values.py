@@ -7,6 +7,7 @@ import importlib.util
 import json
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -188,6 +189,16 @@ def test_authenticator_is_configured_as_on_docker(settings: HubSettings) -> None
     assert config["TruongSoAuthenticator"] == expected
     assert config["TruongSoAuthenticator"]["directory_url"] == settings.db_url
     assert "access:services!service=exchange" in config["Spawner"]["server_token_scopes"]
+
+
+def test_instructors_and_admins_land_on_the_portal_as_on_docker(settings: HubSettings) -> None:
+    """default_url is a function (hub.auth.landing): not YAML, so the chart's extraConfig sets it."""
+    values = render_values(settings)
+    assert "default_url" not in values["hub"]["config"].get("JupyterHub", {})
+    c = Config()
+    exec(values["hub"]["extraConfig"]["truongso.py"], {"c": c})
+    handler = SimpleNamespace(current_user=SimpleNamespace(admin=True, roles=[]))
+    assert c.JupyterHub.default_url(handler) == f"{settings.base_url}services/portal/admin/"
 
 
 def test_every_user_may_reach_the_certificates(settings: HubSettings) -> None:
