@@ -119,6 +119,16 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
             "services": ["truongso"],
         }
     ]
+    if secrets.metrics_token:  # Prometheus's scrape token (README: "Metrics"); read:metrics and nothing else
+        services.append({"name": "prometheus", "api_token": secrets.metrics_token, "display": False})
+        roles.append(
+            {
+                "name": "prometheus",
+                "description": "Read JupyterHub's and Trường Số's metrics",
+                "scopes": ["read:metrics"],
+                "services": ["prometheus"],
+            }
+        )
     if settings.idle_timeout_seconds:
         services.append(
             {

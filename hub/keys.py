@@ -37,6 +37,7 @@ class HubSecrets:
     cookie_secret_file: Path
     proxy_auth_token: str
     api_token: str  # token of the `truongso` admin service, used by the CLI to talk to a running hub
+    metrics_token: str = ""  # token of the `prometheus` service: reads /hub/metrics and our services' metrics
 
     @classmethod
     def ensure(cls, data_dir: Path) -> HubSecrets:
@@ -47,4 +48,5 @@ class HubSecrets:
             cookie_secret_file=cookie,
             proxy_auth_token=ensure_secret_file(folder / "proxy_auth_token"),
             api_token=ensure_secret_file(folder / "truongso_api_token"),
+            metrics_token=ensure_secret_file(folder / "metrics_token"),
         )

@@ -115,6 +115,13 @@ class CertificateStore(Database):
         with self.session() as s:
             return s.scalar(select(func.count(Certificate.id))) or 0
 
+    def counts_by_state(self) -> dict[str, int]:
+        """valid / revoked: what the registry holds now."""
+        with self.session() as s:
+            total = s.scalar(select(func.count(Certificate.id))) or 0
+            revoked = s.scalar(select(func.count(Certificate.id)).where(Certificate.revoked_at.is_not(None))) or 0
+        return {"valid": total - revoked, "revoked": revoked}
+
     # ------------------------------------------------------------ writes
 
     def revoke(self, serial: str, reason: str, actor: str, at: datetime | None = None) -> Certificate:

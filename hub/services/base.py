@@ -7,7 +7,8 @@ that calls `run_service`. What every service gets here, so none of them writes i
 - Jinja2 pages (`render`), the service's `templates/` folder, autoescaped;
 - one bilingual `write_error`: JSON for API handlers and clients that ask for it, the service's
   `error.html` otherwise, a `BilingualError`'s own status and both languages (hub/services/errors.py);
-- a bilingual 404 for every path no handler takes; access-log lines through `_request_summary`.
+- a bilingual 404 for every path no handler takes; access-log lines through `_request_summary`;
+- Prometheus metrics at `<prefix>metrics` and every answer counted in them (hub/services/metrics.py).
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class NotFoundHandler(ServiceHandler):
 
 def log_request(handler: web.RequestHandler) -> None:
     """Tornado's access-log line, through the handler's `_request_summary` (a service may leave secrets out)."""
+    from hub.services.metrics import observe
+
+    observe(handler)
     status = handler.get_status()
     log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
     log("%d %s %.2fms", status, handler._request_summary(), 1000.0 * handler.request.request_time())
@@ -122,8 +126,11 @@ def service_application(
     """The tornado application of a service: `handlers` (paths under `prefix`, e.g. its `default_handlers`)
     and `extra` ones (JupyterHub's OAuth callback), every handler reaching `service` as `self.app`; unknown
     paths get a 404 from `base_handler` (the service's own base: its error page, its log line)."""
+    from hub.services.metrics import MetricsHandler
+
     prefix = prefix if prefix.endswith("/") else prefix + "/"
-    routes = [(prefix + path, handler) for path, handler in (*handlers, *extra)]
+    metrics = ("metrics", MetricsHandler)  # every service: Prometheus's scrape (hub/services/metrics.py)
+    routes = [(prefix + path, handler) for path, handler in (*handlers, *extra, metrics)]
     jinja2 = None
     if templates is not None:
         jinja2 = Environment(loader=FileSystemLoader(templates), autoescape=select_autoescape(["html"]))
@@ -138,6 +145,7 @@ def service_application(
         if base_handler is not ServiceHandler
         else NotFoundHandler,
         log_function=log_request,
+        service_name=prefix.rstrip("/").rsplit("/", 1)[-1],
         **settings,
     )
 

@@ -209,3 +209,33 @@ def test_failed_logins_are_counted_for_the_address_the_proxy_saw_not_the_one_a_c
         keys = {row[0] for row in db.execute("SELECT username FROM login_failures WHERE username LIKE 'addr:%'")}
     assert "addr:127.0.0.1" in keys
     assert not keys & {"addr:203.0.113.99", "addr:198.51.100.1"}
+
+
+def test_metrics_answer_the_prometheus_token_and_nobody_else(demo_hub: Hub) -> None:
+    import requests
+
+    token = (demo_hub.data_dir / "secrets" / "metrics_token").read_text().strip()
+    scraper = {"Authorization": f"Bearer {token}"}
+    learner = login(demo_hub, "hocvien1")
+    made = learner.api("POST", "/users/hocvien1/tokens", json={"note": "not a scraper"})
+    assert made.status_code == 201, made.text
+    strangers = [{}, {"Authorization": f"token {made.json()['token']}"}, {"Authorization": "Bearer " + "0" * 32}]
+
+    hub_metrics = requests.get(f"{demo_hub.url}/hub/metrics", headers=scraper, timeout=30)
+    assert hub_metrics.status_code == 200 and "jupyterhub_" in hub_metrics.text
+    for headers in strangers:
+        assert requests.get(f"{demo_hub.url}/hub/metrics", headers=headers, timeout=30).status_code == 403
+    for service, own in [
+        ("portal", "truongso_grading_jobs_running"),
+        ("exchange", "truongso_http_requests_total"),
+        ("certificates", 'truongso_certificates{state="valid"}'),
+    ]:
+        url = f"{demo_hub.url}/services/{service}/metrics"
+        answer = requests.get(url, headers=scraper, timeout=30)
+        assert answer.status_code == 200, (service, answer.status_code, answer.text[:300])
+        assert answer.headers["Content-Type"].startswith("text/plain") and own in answer.text, service
+        assert "truongso_http_requests_total{" in answer.text  # every answer counted
+        for headers in strangers:
+            refused = requests.get(url, headers=headers, timeout=30)
+            assert refused.status_code == 403, (service, headers, refused.status_code)
+            assert "read:metrics" in refused.text and "truongso_" not in refused.text

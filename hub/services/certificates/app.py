@@ -21,6 +21,7 @@ from hub.services.base import ServiceEnvironment, run_service, service_applicati
 from hub.services.bodylimit import BodyLimit, Limit
 from hub.services.certificates import handlers as h
 from hub.services.certificates.ratelimit import RateLimiter
+from hub.services.metrics import watch_certificates
 
 HERE = Path(__file__).parent
 DEFAULT_PREFIX = "/services/certificates/"
@@ -53,6 +54,7 @@ class CertificateService:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self._status_cache: dict[int, tuple[Any, bytes]] = {}
         self._lock = threading.Lock()
+        watch_certificates(self.store.counts_by_state)
 
     def status_list(self, year: int) -> bytes:
         """The signed status list of a year, re-signed only when a revocation changed it."""

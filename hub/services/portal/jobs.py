@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub.services.metrics import count_outcomes, watch_grading_jobs
+
 
 @dataclass
 class Job:
@@ -43,6 +45,7 @@ class GradingJobs:
         self._courses_root = courses_root  # the hub's courses_root: where course.yaml's late policy is
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        watch_grading_jobs(lambda: sum(j.state == "running" for j in list(self._jobs.values())))
 
     def _gradebook_url(self, course_id: str) -> str | None:
         if self._db_url_for is None and "TRUONGSO_RUN_SETTINGS" in os.environ:  # running as the hub's service
@@ -82,6 +85,7 @@ class GradingJobs:
             report = self._grade(course_dir, job.assignment_id, progress=progress, **options)
             job.graded, job.flagged, job.failed = report.graded, report.flagged, report.failed
             job.state = "done"
+            count_outcomes(report.graded, report.flagged, report.failed)
         except Exception as exc:  # the page shows it; the portal goes on
             job.state, job.message = "failed", str(exc)[:500]
         job.seconds = time.time() - job.started
