@@ -28,7 +28,8 @@ VERBS = (
     "certificates",
     "report",
     "demo",
-    "backup",  # and `restore`
+    "backup",
+    "restore",
     "cluster",
     "kubernetes",
 )
