@@ -30,6 +30,7 @@ VERBS = (
     "demo",
     "backup",
     "restore",
+    "upgrade",
     "cluster",
     "kubernetes",
 )

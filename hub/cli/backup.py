@@ -25,7 +25,7 @@ def run_backup(args: argparse.Namespace) -> int:
     from hub.backup import write_backup
 
     data_dir = existing_data_dir(args.data_dir)
-    _refuse_outside_databases(data_dir)
+    refuse_outside_databases(data_dir)
     output = args.output or Path(f"truongso-backup-{datetime.now():%Y%m%d-%H%M%S}.tar.gz")
     result = write_backup(data_dir, output)
     print(f"Đã sao lưu / backed up: {result.archive}")
@@ -36,7 +36,7 @@ def run_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_outside_databases(data_dir: Path) -> None:
+def refuse_outside_databases(data_dir: Path) -> None:
     """The archive holds the data directory; databases elsewhere (PostgreSQL) are not in it."""
     settings = load_settings(data_dir)
     elsewhere = [url for url in (settings.db_url, settings.hub_db_url, settings.gradebook_url)
