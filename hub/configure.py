@@ -13,13 +13,21 @@ from hub.keys import HubSecrets
 from hub.settings import HubSettings
 
 TEMPLATES = Path(__file__).parent / "auth" / "templates"
+HSTS = "max-age=31536000"  # a year: browsers then never try this host over plain HTTP
 
 
 def apply_network(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
-    c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}{settings.base_url}"
+    c.JupyterHub.bind_url = f"{settings.scheme}://{settings.ip}:{settings.port}{settings.base_url}"
     c.JupyterHub.hub_bind_url = f"http://{settings.hub_ip}:{settings.hub_port}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
     c.ConfigurableHTTPProxy.command = [settings.proxy_command]
+    if settings.ssl_cert:  # TLS ends at the proxy; the hub's API and the services stay on loopback HTTP
+        c.JupyterHub.ssl_cert = settings.ssl_cert
+        c.JupyterHub.ssl_key = settings.ssl_key
+        c.JupyterHub.tornado_settings = {"headers": {"Strict-Transport-Security": HSTS}}
+        if settings.http_redirect_port:
+            redirect = ["--redirect-port", str(settings.http_redirect_port), "--redirect-to", str(settings.port)]
+            c.ConfigurableHTTPProxy.command = [settings.proxy_command, *redirect]
     c.ConfigurableHTTPProxy.auth_token = secrets.proxy_auth_token
     c.ConfigurableHTTPProxy.pid_file = str(settings.data_path / "run" / "proxy.pid")
     # The proxy outlives a hub restart, so learners' open notebooks keep working meanwhile; the next

@@ -12,6 +12,7 @@ JupyterHub's own `jupyterhub.sqlite`) and hands them to the `apply_*` functions.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,10 @@ RUN_SETTINGS_FILE = Path("run") / "settings.json"
 # `[certificates]` is the `certificates` setting itself (graders.certificates.config.CertificateSettings).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "school": ("timezone", "courses_root"),
-    "server": tuple("ip port base_url public_url hub_ip hub_port proxy_api_port proxy_command service_ports".split()),
+    "server": tuple(
+        "ip port base_url public_url hub_ip hub_port proxy_api_port proxy_command service_ports ssl_cert ssl_key "
+        "http_redirect_port".split()
+    ),
     "databases": ("db_url", "hub_db_url"),
     "accounts": (
         "login_max_failures",
@@ -117,6 +121,15 @@ class HubSettings(DataDirSettings, HasTraits):
     proxy_command = Unicode(
         help="Path of configurable-http-proxy. Default: the copy `make setup` installs in .venv/proxy, "
         "else the one on PATH.",
+    ).tag(config=True)
+    ssl_cert = Unicode(
+        "",
+        help="PEM certificate (with its chain) for HTTPS, a file the school provides; with ssl_key. Empty: HTTP "
+        "(or TLS ended by a reverse proxy in front).",
+    ).tag(config=True)
+    ssl_key = Unicode("", help="PEM private key of ssl_cert.").tag(config=True)
+    http_redirect_port = Integer(
+        0, help="With HTTPS: a port (e.g. 80) whose plain-HTTP requests are redirected to the HTTPS port; 0: none."
     ).tag(config=True)
     public_url = Unicode(
         help="The address people use to reach this hub, e.g. https://truongso.example.gov.vn/ (printed in "
@@ -297,7 +310,18 @@ class HubSettings(DataDirSettings, HasTraits):
     @default("public_url")
     def _default_public_url(self) -> str:
         host = "127.0.0.1" if self.ip in ("0.0.0.0", "") else self.ip
-        return f"http://{host}:{self.port}{self.base_url}"
+        return f"{self.scheme}://{host}:{self.port}{self.base_url}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_cert else "http"
+
+    @validate("ssl_cert", "ssl_key")
+    def _readable_pem(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if value and not os.access(value, os.R_OK):
+            raise TraitError(f"{proposal['trait'].name}: cannot read {value}")
+        return value
 
     @validate("public_url")
     def _valid_public_url(self, proposal: dict) -> str:
@@ -354,7 +378,7 @@ class HubSettings(DataDirSettings, HasTraits):
             return str(bundled)
         return shutil.which("configurable-http-proxy") or "configurable-http-proxy"
 
-    @validate("port", "hub_port", "proxy_api_port")
+    @validate("port", "hub_port", "proxy_api_port", "http_redirect_port")
     def _valid_port(self, proposal: dict) -> int:
         value = proposal["value"]
         lowest = 1 if proposal["trait"].name == "port" else 0

@@ -55,6 +55,9 @@ class ServiceHandler(BilingualErrors):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", self.referrer_policy)
         self.set_header("Cache-Control", "no-store")  # every answer is someone's own or changes with the registry
+        forwarded = self.request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip()
+        if "https" in (self.request.protocol, forwarded):  # the hub's proxy ended TLS (it says so, last)
+            self.set_header("Strict-Transport-Security", "max-age=31536000")
 
     # -- pages ------------------------------------------------------------------------------------
 

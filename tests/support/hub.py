@@ -52,10 +52,11 @@ class Hub:
     process: subprocess.Popen
     log_path: Path
     accounts: dict[str, str] = field(default_factory=dict)  # demo username -> password
+    scheme: str = "http"  # https: a hub given ssl_cert / ssl_key (tests/integration/test_https_hub.py)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -66,7 +67,8 @@ class Hub:
             if self.process.poll() is not None:
                 raise RuntimeError(f"hub exited with {self.process.returncode}:\n{self.log()[-4000:]}")
             try:
-                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                # readiness only, on loopback: the test's own checks verify the certificate
+                if requests.get(f"{self.url}/hub/api/", timeout=2, verify=False).status_code == 200:
                     self._read_accounts()
                     return
             except requests.ConnectionError:
@@ -124,7 +126,12 @@ class Hub:
 
 
 def start_hub(
-    data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None, timeout: float = 180
+    data_dir: Path,
+    *extra: str,
+    env: dict | None = None,
+    port: int | None = None,
+    timeout: float = 180,
+    scheme: str = "http",
 ) -> Hub:
     # timeout: a hub starts its services one after the other; on a saturated machine that takes minutes
     if os.environ.get("TRUONGSO_TEST_FAST"):
@@ -140,7 +147,7 @@ def start_hub(
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
-    hub = Hub(data_dir, port, process, log_path)
+    hub = Hub(data_dir, port, process, log_path, scheme=scheme)
     try:
         hub.wait_ready(timeout)
     except BaseException:

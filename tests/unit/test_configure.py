@@ -44,6 +44,22 @@ def test_network_binds_public_proxy_and_private_hub(settings: HubSettings, secre
     assert c.ConfigurableHTTPProxy.auth_token == secrets.proxy_auth_token
 
 
+def test_tls_ends_at_the_proxy_and_plain_http_is_redirected(settings: HubSettings, secrets, tmp_path) -> None:
+    (tmp_path / "c.pem").write_text("cert")
+    (tmp_path / "k.pem").write_text("key")
+    settings.ssl_cert, settings.ssl_key = str(tmp_path / "c.pem"), str(tmp_path / "k.pem")
+    settings.http_redirect_port = 8080
+    c = Config()
+    apply_network(settings, secrets, c)
+    assert c.JupyterHub.bind_url == "https://127.0.0.1:8123/" and settings.public_url.startswith("https://")
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8124"  # loopback, unchanged
+    assert (c.JupyterHub.ssl_cert, c.JupyterHub.ssl_key) == (settings.ssl_cert, settings.ssl_key)
+    assert c.ConfigurableHTTPProxy.command[1:] == ["--redirect-port", "8080", "--redirect-to", "8123"]
+    assert c.JupyterHub.tornado_settings["headers"]["Strict-Transport-Security"].startswith("max-age=")
+    with pytest.raises(Exception, match="cannot read"):
+        settings.ssl_key = str(tmp_path / "missing.pem")
+
+
 def test_auth_uses_directory_and_lockout(settings: HubSettings) -> None:
     c = Config()
     apply_auth(settings, c)
