@@ -186,7 +186,19 @@ def workspace_ports(settings: HubSettings, secrets: HubSecrets) -> list[int]:
     return ports
 
 
+def apply_logging(settings: HubSettings, c: Config) -> None:
+    """The hub's log also in rotating files under <data dir>/logs (the console stays: the journal under systemd)."""
+    from hub.logs import rotating_handler_config
+
+    c.JupyterHub.logging_config = {
+        "handlers": {"file": rotating_handler_config(settings.data_path, "jupyterhub")},
+        "formatters": {"file": {"format": "[%(levelname)1.1s %(asctime)s %(name)s %(module)s:%(lineno)d] %(message)s"}},
+        "loggers": {"JupyterHub": {"handlers": ["console", "file"]}},
+    }
+
+
 def apply_all(settings: HubSettings, secrets: HubSecrets, c: Config) -> None:
+    apply_logging(settings, c)
     apply_network(settings, secrets, c)
     apply_storage(settings, secrets, c)
     apply_auth(settings, c)

@@ -42,9 +42,9 @@ FORMAT = "truongso-backup"
 VERSION = 1
 ROOT = "data"  # every file of the data directory is under data/ in the archive
 MANIFEST = "MANIFEST.json"
-# Not part of a school's records: a running hub's pid files and state, half-received uploads, the mount points
+# Not part of a school's records: a running hub's pid files and state, its logs, half-received uploads, the mount points
 # of the learners' home disks (their contents are in the disk images beside them), Python's caches.
-SKIPPED_DIRS = ("run", "enrol-uploads", "exchange/incoming", "homes/mnt")
+SKIPPED_DIRS = ("run", "logs", "enrol-uploads", "exchange/incoming", "homes/mnt")
 SKIPPED_NAMES = ("__pycache__",)
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")  # the online backup copies what they hold
 SQLITE_MAGIC = b"SQLite format 3\x00"

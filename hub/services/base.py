@@ -178,6 +178,9 @@ class ServiceEnvironment:
 def run_service(name: str, build: Callable[[ServiceEnvironment], HTTPServer]) -> None:
     """Start a hub-managed service: log lines tagged with its name, its server on the port the hub gave it."""
     logging.basicConfig(level=logging.INFO, format=f"[%(levelname)1.1s %(asctime)s {name}] %(message)s")
+    from hub.logs import log_to_file
+
+    log_to_file(name)
     env = ServiceEnvironment.from_environ(name)
     build(env).listen(env.port, env.host)
     logging.getLogger(f"truongso.{name}").info("%s listening on %s:%d%s", name, env.host, env.port, env.prefix)

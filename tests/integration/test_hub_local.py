@@ -239,3 +239,10 @@ def test_metrics_answer_the_prometheus_token_and_nobody_else(demo_hub: Hub) -> N
             refused = requests.get(url, headers=headers, timeout=30)
             assert refused.status_code == 403, (service, headers, refused.status_code)
             assert "read:metrics" in refused.text and "truongso_" not in refused.text
+
+
+def test_the_hub_and_its_services_also_log_to_rotating_files(demo_hub: Hub) -> None:
+    logs = demo_hub.data_dir / "logs"
+    assert "JupyterHub is now running" in (logs / "jupyterhub.log").read_text(encoding="utf-8")
+    for service in ("portal", "exchange", "certificates"):
+        assert f"{service} listening on" in (logs / f"{service}.log").read_text(encoding="utf-8"), service

@@ -29,7 +29,13 @@ KEPT = {
     "exchange/blobs/ab/abcdef": bytes(range(256)) * 64,
     "certificates/PTDL-2026-000001.pdf": b"%PDF-1.7 " + os.urandom(3000),
 }
-NOT_KEPT = ["run/hub.pid", "enrol-uploads/tok.csv", "exchange/incoming/tmp123", "homes/mnt/an/notes.txt"]
+NOT_KEPT = [
+    "run/hub.pid",
+    "logs/jupyterhub.log",
+    "enrol-uploads/tok.csv",
+    "exchange/incoming/tmp123",
+    "homes/mnt/an/notes.txt",
+]
 
 
 def make_data_dir(root: Path) -> Path:
