@@ -31,6 +31,7 @@ VERBS = (
     "backup",
     "restore",
     "upgrade",
+    "service",
     "cluster",
     "kubernetes",
 )
