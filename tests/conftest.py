@@ -35,6 +35,7 @@ NEEDS = {
         "docker_hub",
         "classday_hub",
         "culler_hub",
+        "tls_hub",
     },
     "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
 }
