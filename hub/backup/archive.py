@@ -29,7 +29,7 @@ import sqlite3
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +44,7 @@ ROOT = "data"  # every file of the data directory is under data/ in the archive
 MANIFEST = "MANIFEST.json"
 # Not part of a school's records: a running hub's pid files and state, its logs, half-received uploads, the mount points
 # of the learners' home disks (their contents are in the disk images beside them), Python's caches.
-SKIPPED_DIRS = ("run", "logs", "enrol-uploads", "exchange/incoming", "homes/mnt")
+SKIPPED_DIRS = ("run", "logs", "enrol-uploads", "exchange/incoming", "homes/mnt", ".databases")
 SKIPPED_NAMES = ("__pycache__",)
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")  # the online backup copies what they hold
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -59,7 +59,7 @@ class Entry:
     size: int
     sha256: str
     mode: int
-    kind: str = "file"  # file | sqlite
+    kind: str = "file"  # file | sqlite | pgdump (a PostgreSQL database, at .databases/<setting>.pgdump)
 
 
 @dataclass
@@ -83,8 +83,9 @@ class Manifest:
 # -- writing ---------------------------------------------------------------------------------------------------
 
 
-def write_backup(data_dir: Path, output: Path) -> BackupResult:
-    """Archive `data_dir` into `output` (written under a temporary name, renamed when complete)."""
+def write_backup(data_dir: Path, output: Path, databases: dict[str, str] | None = None) -> BackupResult:
+    """Archive `data_dir` into `output` (written under a temporary name, renamed when complete), with the
+    PostgreSQL `databases` (setting name -> URL) dumped into it."""
     data_dir = data_dir.absolute()
     output = output.absolute()
     if not data_dir.is_dir():
@@ -107,6 +108,8 @@ def write_backup(data_dir: Path, output: Path) -> BackupResult:
                 # level 1: the learners' disk images are mostly zeros, which any level packs; the rest is small
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as packed:
                     with tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                        if databases:
+                            entries += _add_dumps(tar, databases, Path(staging), dirs)
                         for relative, path in _walk(data_dir):
                             if path.is_dir():
                                 dirs.append(relative)
@@ -137,10 +140,29 @@ def write_backup(data_dir: Path, output: Path) -> BackupResult:
         output,
         digest,
         len(entries),
-        sum(e.kind == "sqlite" for e in entries),
+        sum(e.kind in ("sqlite", "pgdump") for e in entries),
         sum(e.size for e in entries),
         changed,
     )
+
+
+def _add_dumps(tar: tarfile.TarFile, databases: dict[str, str], staging: Path, dirs: list[str]) -> list[Entry]:
+    from hub.backup import postgres
+
+    dirs.append(postgres.FOLDER)
+    tar.addfile(_info(f"{ROOT}/{postgres.FOLDER}", tarfile.DIRTYPE, 0, 0o700))
+    entries = []
+    for setting, url in sorted(databases.items()):
+        dumped = staging / f"{setting}.pgdump"
+        postgres.dump(url, dumped)
+        relative = f"{postgres.FOLDER}/{setting}.pgdump"
+        with open(dumped, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            reader = _Exactly(handle, size)
+            tar.addfile(_info(f"{ROOT}/{relative}", tarfile.REGTYPE, size, 0o600), reader)
+        dumped.unlink()
+        entries.append(Entry(relative, size, reader.digest.hexdigest(), 0o600, "pgdump"))
+    return entries
 
 
 def _walk(data_dir: Path) -> Iterator[tuple[str, Path]]:
@@ -387,8 +409,12 @@ def _parse_manifest(body: bytes) -> Manifest:
         raise _refused(f"MANIFEST.json không đọc được ({exc})", f"MANIFEST.json is unreadable ({exc})") from None
 
 
-def restore_backup(archive: Path, data_dir: Path) -> Manifest:
-    """Bring the archive back as `data_dir`, which must not exist yet or be empty."""
+def restore_backup(
+    archive: Path, data_dir: Path, databases: Callable[[Path, Manifest], None] | None = None
+) -> Manifest:
+    """Bring the archive back as `data_dir`, which must not exist yet or be empty. `databases(folder, manifest)`
+    restores what lives outside the folder (PostgreSQL) from the files written so far, before they are put in
+    place; it may refuse, and then nothing is put in place."""
     data_dir = data_dir.absolute()
     if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
         raise UserError(
@@ -402,6 +428,9 @@ def restore_backup(archive: Path, data_dir: Path) -> Manifest:
     try:
         with _damage_is_refusal(archive):
             _extract(archive, manifest, staging)
+        if databases is not None:
+            databases(staging, manifest)
+        shutil.rmtree(staging / ".databases", ignore_errors=True)  # the dumps' job is done
         if data_dir.exists():
             data_dir.rmdir()  # empty, checked above
         os.replace(staging, data_dir)
@@ -457,6 +486,6 @@ def describe(manifest: Manifest) -> dict[str, Any]:
     return {
         "created_at": manifest.created_at,
         "files": len(manifest.files),
-        "databases": sum(e.kind == "sqlite" for e in manifest.files.values()),
+        "databases": sum(e.kind in ("sqlite", "pgdump") for e in manifest.files.values()),
         "bytes": sum(e.size for e in manifest.files.values()),
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from graders.text import UserError
 from hub.cli.common import add_data_dir, existing_data_dir, load_settings
+from hub.settings import HubSettings
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -25,9 +26,9 @@ def run_backup(args: argparse.Namespace) -> int:
     from hub.backup import write_backup
 
     data_dir = existing_data_dir(args.data_dir)
-    refuse_outside_databases(data_dir)
+    databases = outside_databases(load_settings(data_dir))
     output = args.output or Path(f"truongso-backup-{datetime.now():%Y%m%d-%H%M%S}.tar.gz")
-    result = write_backup(data_dir, output)
+    result = write_backup(data_dir, output, databases)
     print(f"Đã sao lưu / backed up: {result.archive}")
     print(f"  tệp / files: {result.files} (cơ sở dữ liệu / databases: {result.databases}), {result.bytes:,} bytes")
     print(f"  SHA-256: {result.digest}  (giữ riêng mã này / keep this digest apart from the archive)")
@@ -36,13 +37,20 @@ def run_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def refuse_outside_databases(data_dir: Path) -> None:
-    """The archive holds the data directory; databases elsewhere (PostgreSQL) are not in it."""
-    settings = load_settings(data_dir)
-    elsewhere = [url for url in (settings.db_url, settings.hub_db_url, settings.gradebook_url)
-                 if not url.startswith("sqlite:")]  # fmt: skip
-    if elsewhere:
-        raise UserError(
-            "cơ sở dữ liệu PostgreSQL không nằm trong thư mục dữ liệu: sao lưu chúng bằng pg_dump (chưa hỗ trợ ở đây)",
-            "PostgreSQL databases are outside the data directory: back them up with pg_dump (not supported here yet)",
-        )
+def outside_databases(settings: HubSettings) -> dict[str, str]:
+    """The databases not in the data directory (PostgreSQL), by the setting that names them; each URL once."""
+    from hub.backup.postgres import is_postgres
+
+    named = [("db_url", settings.db_url), ("hub_db_url", settings.hub_db_url)]
+    named += [(f"gradebook_url-{c.id}", settings.gradebook_url_for(c.id)) for c in settings.load_courses()]
+    found: dict[str, str] = {}
+    for setting, url in named:
+        if url.startswith("sqlite:") or url in found.values():
+            continue
+        if not is_postgres(url):
+            raise UserError(
+                f"{setting}: chỉ sao lưu được SQLite và PostgreSQL",
+                f"{setting}: only SQLite and PostgreSQL databases are backed up",
+            )
+        found[setting] = url
+    return found

@@ -24,7 +24,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hub.backup import write_backup
-    from hub.cli.backup import refuse_outside_databases
+    from hub.cli.backup import outside_databases
     from hub.startup.data_dir import ensure_no_hub_running
     from hub.upgrade import schema_status, upgrade_all
 
@@ -37,10 +37,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for item in behind:
         print(f"  {item.what}: {item.found} → {item.wanted}")
-    refuse_outside_databases(data_dir)  # the backup must hold every database before anything changes
     backup_dir = args.backup_dir or data_dir.parent
     archive = backup_dir / f"truongso-before-upgrade-{datetime.now():%Y%m%d-%H%M%S}.tar.gz"
-    result = write_backup(data_dir, archive)
+    result = write_backup(data_dir, archive, outside_databases(settings))  # every database, before any change
     print(f"Đã sao lưu trước / backed up first: {result.archive} (SHA-256 {result.digest})")
     try:
         upgrade_all(settings)
