@@ -1,52 +1,30 @@
-"""HTTPS with the school's own certificate (here a self-signed one made by the test): login, the portal, the
+"""HTTPS with the school's own certificate (here one from a CA the test makes): login, the portal, the
 exchange and certificate verification over TLS checked against that certificate, HSTS on every page, secure
 cookies, plain HTTP on the redirect port sent to HTTPS; a bad certificate or key stops `truongso up` in one line."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from support.hub import ADMIN_PASSWORD, Hub, HubSession, free_port, start_hub, truongso
 
 
-def self_signed(folder: Path, name: str = "truongso") -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert, pem_key = folder / f"{name}.crt", folder / f"{name}.key"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pem_key.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    pem_key.chmod(0o600)
-    return cert, pem_key
+def school_certificate(folder: Path) -> tuple[Path, Path, Path]:
+    """A certificate for 127.0.0.1 from a CA of the test's own, as a school's CA would issue one: (the server's
+    certificate, its key, the CA's certificate browsers are given). The cluster registry's maker, reused."""
+    from hub.cluster.registry import ensure_tls
+
+    tls = ensure_tls(folder, "127.0.0.1")
+    return tls.cert, tls.key, tls.ca_cert
 
 
 @pytest.fixture(scope="module")
 def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Path, int]]:
     folder = tmp_path_factory.mktemp("tls")
-    cert, key = self_signed(folder)
+    cert, key, ca = school_certificate(folder / "ca")
     data_dir = folder / "data"
     data_dir.mkdir()
     redirect = free_port()
@@ -57,17 +35,17 @@ def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Pat
         data_dir, "--demo", "--spawner", "local", env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}, scheme="https"
     )
     try:
-        yield hub, cert, redirect
+        yield hub, ca, redirect
     finally:
         hub.stop()
 
 
 def test_login_portal_exchange_and_verification_over_tls(tls_hub: tuple[Hub, Path, int]) -> None:
-    hub, cert, _ = tls_hub
+    hub, ca, _ = tls_hub  # what the school gives browsers to trust
     with pytest.raises(requests.exceptions.SSLError):  # not trusted without the school's certificate
         requests.get(f"{hub.url}/hub/login", timeout=30)
     instructor = HubSession(hub.url)
-    instructor.http.verify = str(cert)
+    instructor.http.verify = str(ca)
     instructor.http.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment wins over .verify
     assert instructor.login("giangvien", hub.accounts["giangvien"]).ok and instructor.username == "giangvien"
     hub_cookies = [c for c in instructor.http.cookies if c.name.startswith("jupyterhub")]
@@ -76,13 +54,13 @@ def test_login_portal_exchange_and_verification_over_tls(tls_hub: tuple[Hub, Pat
     assert portal.status_code == 200 and "Trường Số" in portal.text
     assert portal.url.startswith("https://")
     assert portal.headers["Strict-Transport-Security"].startswith("max-age=")
-    login_page = requests.get(f"{hub.url}/hub/login", timeout=30, verify=str(cert))
+    login_page = requests.get(f"{hub.url}/hub/login", timeout=30, verify=str(ca))
     assert login_page.headers["Strict-Transport-Security"].startswith("max-age=")
-    verify = requests.get(f"{hub.url}/services/certificates/verify", timeout=30, verify=str(cert))
+    verify = requests.get(f"{hub.url}/services/certificates/verify", timeout=30, verify=str(ca))
     assert verify.status_code in (200, 400, 404) and verify.headers["Strict-Transport-Security"]
     token = instructor.api("POST", "/users/giangvien/tokens", json={"note": "exchange over TLS"}).json()["token"]
     mine = {"Authorization": f"token {token}"}
-    exchange = requests.get(f"{hub.url}/services/exchange/releases", headers=mine, timeout=30, verify=str(cert))
+    exchange = requests.get(f"{hub.url}/services/exchange/releases", headers=mine, timeout=30, verify=str(ca))
     assert exchange.status_code < 500 and exchange.headers["Strict-Transport-Security"]
     settings = hub.settings()
     assert settings["public_url"].startswith("https://")  # the certificates' QR codes point at HTTPS
@@ -108,8 +86,8 @@ def test_plain_http_is_redirected_to_https(tls_hub: tuple[Hub, Path, int]) -> No
     ids=["cert-without-key", "key-of-another", "key-as-cert", "missing-key", "redirect-without-tls"],
 )
 def test_bad_tls_settings_stop_up_in_one_line(tmp_path: Path, settings: str, said: str) -> None:
-    cert, key = self_signed(tmp_path)
-    other, _ = self_signed(tmp_path, "other")
+    cert, key, _ = school_certificate(tmp_path / "one")
+    other, _, _ = school_certificate(tmp_path / "other")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     text = settings.format(cert=cert, key=key, other=other, folder=tmp_path)
