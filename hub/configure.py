@@ -48,6 +48,11 @@ def apply_auth(settings: HubSettings, c: Config) -> None:
     c.TruongSoAuthenticator.allowed_failed_logins = settings.login_max_failures
     c.TruongSoAuthenticator.seconds_before_next_try = settings.login_lockout_seconds
     c.TruongSoAuthenticator.max_failures_per_address = settings.login_max_failures_per_address
+    if settings.ldap_url:  # ministry sign-in (hub/auth/ldap.py)
+        c.TruongSoAuthenticator.ldap_url = settings.ldap_url
+        c.TruongSoAuthenticator.ldap_bind_dn_template = list(settings.ldap_bind_dn_template)
+        c.TruongSoAuthenticator.ldap_allowed_groups = list(settings.ldap_allowed_groups)
+        c.TruongSoAuthenticator.local_passwords = settings.local_passwords
     c.TruongSoAuthenticator.minimum_password_length = settings.min_password_length
     c.TruongSoAuthenticator.check_common_password = True
     c.TruongSoAuthenticator.auth_refresh_age = settings.auth_refresh_seconds

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Enum, Float, HasTraits, Integer, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Integer, List, TraitError, Unicode, default, validate
 
 from graders.settings_files import (
     DataDirSettings,
@@ -45,6 +45,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "databases": ("db_url", "hub_db_url"),
     "accounts": (
+        "ldap_url",
+        "ldap_bind_dn_template",
+        "ldap_allowed_groups",
+        "local_passwords",
         "login_max_failures",
         "login_max_failures_per_address",
         "login_lockout_seconds",
@@ -141,6 +145,21 @@ class HubSettings(DataDirSettings, HasTraits):
     ).tag(config=True)
     login_max_failures = Integer(
         5, help="Failed logins in a row before an account is locked for login_lockout_seconds."
+    ).tag(config=True)
+    ldap_url = Unicode(
+        "",
+        help="The ministry's LDAP / Active Directory for sign-in, ldap://host[:port] or ldaps://host[:port]; "
+        "classes and roles still come from the directory, matched by username. Empty: local passwords only.",
+    ).tag(config=True)
+    ldap_bind_dn_template = List(
+        Unicode(),
+        help='DNs a login binds as, {username} filled in, e.g. ["uid={username},ou=people,dc=bo,dc=gov,dc=vn"].',
+    ).tag(config=True)
+    ldap_allowed_groups = List(
+        Unicode(), help="Group DNs a ministry account must belong to (a disabled account is taken out); empty: any."
+    ).tag(config=True)
+    local_passwords = Bool(
+        True, help="With LDAP: local passwords work too (false: ministry accounts only; the admin's always works)."
     ).tag(config=True)
     login_max_failures_per_address = Integer(
         100,
@@ -315,6 +334,14 @@ class HubSettings(DataDirSettings, HasTraits):
     @property
     def scheme(self) -> str:
         return "https" if self.ssl_cert else "http"
+
+    @validate("ldap_url")
+    def _valid_ldap_url(self, proposal: dict) -> str:
+        value = proposal["value"].strip()
+        scheme, _, rest = value.partition("://")
+        if value and (scheme not in ("ldap", "ldaps") or not rest.strip("/")):
+            raise TraitError(f"ldap_url must be ldap://host[:port] or ldaps://host[:port], not {value!r}")
+        return value
 
     @validate("ssl_cert", "ssl_key")
     def _readable_pem(self, proposal: dict) -> str:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages Trường Số needs, when they are missing. Safe to repeat.
 #   ensure-system.sh run    what `make run` needs (Docker engine, debootstrap for air-gapped images)
-#   ensure-system.sh test   plus what the tests need (Chromium, PostgreSQL, PDF and QR tools, fonts)
+#   ensure-system.sh test   plus what the tests need (Chromium, PostgreSQL, PDF and QR tools, fonts, OpenLDAP)
 set -euo pipefail
 want=(python3-venv nodejs npm docker.io debootstrap fonts-dejavu-core fonts-noto-core)
 if [ "${1:-run}" = test ]; then
-  want+=(chromium postgresql poppler-utils zbar-tools)
+  want+=(chromium postgresql poppler-utils zbar-tools slapd)  # slapd: a real LDAP server for ministry sign-in
 fi
 missing=()
 for pkg in "${want[@]}"; do

@@ -36,6 +36,7 @@ NEEDS = {
         "classday_hub",
         "culler_hub",
         "tls_hub",
+        "ldap_hub",
     },
     "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
 }

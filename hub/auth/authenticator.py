@@ -27,11 +27,13 @@ from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.orm import UserInfo
 from sqlalchemy.orm import Session
 from tornado import web
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Bool, Integer, List, Unicode, default
 
+from hub.auth.ldap import MinistryDirectory, Verdict
 from hub.blocking import run_blocking
 from hub.directory import lockout
 from hub.directory.accounts import (
+    ADMIN_USERNAME,
     CHOSEN_PASSWORD_ROUNDS,
     USERNAME_PATTERN,
     hash_password,
@@ -109,6 +111,12 @@ class TruongSoAuthenticator(NativeAuthenticator):
     _no_shared_db = default("db")(_fixed(None))
 
     refresh_pre_spawn = Bool(True, help="Re-read classes and roles before every spawn.").tag(config=True)
+    ldap_url = Unicode("", help="The ministry's LDAP / Active Directory, ldap://host[:port] or ldaps://…").tag(
+        config=True
+    )
+    ldap_bind_dn_template = List(Unicode(), help="DNs to bind as, {username} filled in.").tag(config=True)
+    ldap_allowed_groups = List(Unicode(), help="Group DNs a ministry account must be in (empty: any).").tag(config=True)
+    local_passwords = Bool(True, help="Local passwords besides LDAP (the admin's always works).").tag(config=True)
     max_failures_per_address = Integer(
         0, help="Failed logins from one source address before it is refused for seconds_before_next_try; 0: off."
     ).tag(config=True)
@@ -117,6 +125,7 @@ class TruongSoAuthenticator(NativeAuthenticator):
         # add_new_table=False: `truongso up` prepares the schema (hub.directory.db.ensure_schema).
         super().__init__(add_new_table=False, **kwargs)
         self._directory: Directory | None = None
+        self._ministry: Any = None
 
     @property
     def directory(self) -> Directory:
@@ -145,11 +154,15 @@ class TruongSoAuthenticator(NativeAuthenticator):
         with self.directory.session() as session:
             if self._seconds_locked(session, username, address):
                 return None
-            info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
-            stored = bytes(info.password) if info is not None and info.is_authorized and info.password else None
             model = None
-            if check_password(password, stored):  # the same bcrypt work with or without an account
+            verdict = self._ministry_verdict(username, password)
+            if verdict is Verdict.accepted:
                 model = self._auth_model(username, membership_of(session, username))
+            elif verdict is None or self.local_passwords:
+                info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
+                stored = bytes(info.password) if info is not None and info.is_authorized and info.password else None
+                if check_password(password, stored):  # the same bcrypt work with or without an account
+                    model = self._auth_model(username, membership_of(session, username))
             if model is None:
                 if self.allowed_failed_logins:
                     lockout.record_failure(session, username, self.seconds_before_next_try)
@@ -158,6 +171,19 @@ class TruongSoAuthenticator(NativeAuthenticator):
                 return None
             lockout.clear_failures(session, username)
         return model
+
+    def _ministry_verdict(self, username: str, password: str) -> Verdict | None:
+        """None: no LDAP here, or the admin (always a local password, so the school is never locked out)."""
+        if not self.ldap_url or username == ADMIN_USERNAME:
+            return None
+        if self._ministry is None:
+            self._ministry = MinistryDirectory(self.ldap_url, list(self.ldap_bind_dn_template),
+                                               list(self.ldap_allowed_groups))  # fmt: skip
+        return self._ministry.check(username, password)
+
+    def ministry_unreachable(self) -> bool:
+        """The login page says so: a failed login then is not the learner's fault."""
+        return self._ministry is not None and self._ministry.recently_unreachable()
 
     @staticmethod
     def _auth_model(username: str, membership: Membership | None) -> dict | None:

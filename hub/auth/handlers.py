@@ -12,6 +12,10 @@ from hub.auth.authenticator import client_address
 # Each message: Vietnamese, then English. Shown together so a guest lecturer can read them too.
 MESSAGES = {
     "bad_login": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Invalid username or password."),
+    "ldap_down": (
+        "Không kết nối được máy chủ tài khoản của bộ (LDAP). Hãy thử lại sau ít phút hoặc báo quản trị viên.",
+        "The ministry's account server (LDAP) cannot be reached. Try again in a few minutes or tell the admin.",
+    ),
     "locked": (
         "Tài khoản tạm thời bị khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau {minutes} phút, "
         "hoặc nhờ quản trị viên của trường mở khoá.",
@@ -63,7 +67,12 @@ class LoginHandler(HubLoginHandler):
             self.redirect(next_url)
             return
         seconds = await self.authenticator.seconds_locked(data["username"], client_address(self.request))
-        error = message("locked", minutes=max(1, -(-seconds // 60))) if seconds else message("bad_login")
+        if seconds:
+            error = message("locked", minutes=max(1, -(-seconds // 60)))
+        elif self.authenticator.ministry_unreachable():
+            error = message("ldap_down")
+        else:
+            error = message("bad_login")
         self.set_status(429 if seconds else 403)
         username = data["username"][:64]
         self.finish(await self._render(login_error=error, username=username))

@@ -16,7 +16,7 @@ from hub.startup.content import ensure_accounts, ensure_course_folders, ensure_d
 from hub.startup.data_dir import ensure_data_dir, ensure_no_hub_running
 from hub.startup.docker_host import ensure_host_protection, ensure_spawner, ensure_workspace_network
 from hub.startup.ports import ensure_internal_ports, ensure_public_port_free
-from hub.startup.tls import ensure_tls_files
+from hub.startup.tls import ensure_sign_in, ensure_tls_files
 from hub.upgrade import refuse_old_schemas
 
 HUB_CONFIG = Path(__file__).resolve().parent.parent / "jupyterhub_config.py"
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     admin_password = admin_password_from_env(settings)
     refuse_old_schemas(settings, data_dir)  # an older release's data: `truongso upgrade` first, on purpose
     ensure_tls_files(settings)
+    ensure_sign_in(settings)
     ensure_public_port_free(settings, data_dir)
     if settings.spawner == "swarm":
         ensure_swarm_ready(settings)

@@ -1,4 +1,5 @@
-"""HTTPS from the school's own certificate (closed networks have no ACME): checked before the hub starts."""
+"""HTTPS from the school's own certificate (closed networks have no ACME) and ministry sign-in: checked before the
+hub starts."""
 
 from __future__ import annotations
 
@@ -45,3 +46,12 @@ def ensure_tls_files(settings: HubSettings) -> None:
         )
     if settings.http_redirect_port == settings.port:
         raise UserError("http_redirect_port trùng port", "http_redirect_port must differ from port")
+
+
+def ensure_sign_in(settings: HubSettings) -> None:
+    """Ministry sign-in needs to know how to bind: said before the hub starts, not at the first login."""
+    if settings.ldap_url and not settings.ldap_bind_dn_template:
+        raise UserError(
+            'ldap_url cần ldap_bind_dn_template, vd. ["uid={username},ou=people,dc=bo,dc=gov,dc=vn"]',
+            'ldap_url needs ldap_bind_dn_template, e.g. ["uid={username},ou=people,dc=bo,dc=gov,dc=vn"]',
+        )

@@ -106,6 +106,8 @@ def test_apply_all_sets_databases_and_templates(settings: HubSettings, secrets: 
         ({"spawner": "kubernetes"}, "spawner"),
         ({"login_max_failures": -1}, "cannot be negative"),
         ({"login_max_failures_per_address": -5}, "cannot be negative"),
+        ({"ldap_url": "http://ldap.bo.gov.vn"}, "ldap://host"),
+        ({"ldap_url": "ldaps://"}, "ldap://host"),
         ({"no_such_setting": 1}, "unknown setting"),
         ({"port": "eighty"}, "port"),
     ],
