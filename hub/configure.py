@@ -30,9 +30,9 @@ def apply_network(settings: HubSettings, secrets: HubSecrets, c: Config) -> None
             c.ConfigurableHTTPProxy.command = [settings.proxy_command, *redirect]
     c.ConfigurableHTTPProxy.auth_token = secrets.proxy_auth_token
     c.ConfigurableHTTPProxy.pid_file = str(settings.data_path / "run" / "proxy.pid")
-    # The proxy outlives a hub restart, so learners' open notebooks keep working meanwhile; the next
-    # start finds it by its pid file and replaces it (JupyterHub's ConfigurableHTTPProxy does this).
-    c.JupyterHub.cleanup_proxy = False
+    # A hub ended (SIGTERM, SIGINT, systemd) ends its proxy too: nothing of a stopped hub keeps running but the
+    # learners' workspaces. A proxy left by a crash (kill -9) is found by its pid file and replaced at the next start.
+    c.JupyterHub.cleanup_proxy = True
     c.JupyterHub.pid_file = str(settings.data_path / "run" / "hub.pid")
 
 

@@ -47,7 +47,7 @@ def hub_pid(data_dir: Path) -> int | None:
 
 
 def our_proxy_pid(data_dir: Path) -> int | None:
-    """The pid of the proxy a previous start left running (cleanup_proxy is off), if it still runs."""
+    """The pid of the proxy a previous start left running (a hub killed with -9), if it still runs."""
     for pid in pid_file(data_dir / "run" / "proxy.pid"):
         if "configurable-http-proxy" in _cmdline(pid):
             return pid

@@ -83,9 +83,9 @@ class Hub:
                 self.accounts[match.group(1)] = match.group(2)
 
     def stop(self, timeout: float = 30, proxy: bool = True) -> None:
-        """Stop the hub. The proxy outlives it by design (cleanup_proxy=False) and so do Docker workspaces:
-        a hub restart test keeps them (proxy=False); otherwise everything this data dir started goes,
-        workspace containers included, so no later hub of the run finds a stranger's container."""
+        """Stop the hub (it ends its proxy and services); Docker workspaces outlive it by design: a hub restart test
+        keeps them (proxy=False); otherwise everything this data dir started goes, workspace containers included,
+        so no later hub of the run finds a stranger's container."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
