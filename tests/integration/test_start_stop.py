@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from support.hub import ADMIN_PASSWORD, Hub, start_hub, truongso
 
 from hub.processes import our_proxy_pid, processes_of
+
+pytestmark = pytest.mark.hub  # starts its hubs itself, with no hub fixture to mark it
 
 
 def ours(hub: Hub) -> list[int]:
