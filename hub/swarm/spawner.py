@@ -281,6 +281,7 @@ class ClusterSpawner(SwarmSpawner):
         ]
 
     async def create_object(self) -> Any:
+        await self.wait_name_released()
         labels = {PREFIX_LABEL: self.resource_prefix, USER_LABEL: self.user.name}
         container = ContainerSpec(
             image=self.image,
@@ -314,6 +315,21 @@ class ClusterSpawner(SwarmSpawner):
         return await self.docker(
             "create_service", task, name=self.service_name, labels=labels, endpoint_spec=EndpointSpec(mode="dnsrr")
         )
+
+    async def wait_name_released(self, seconds: float = 40) -> None:
+        """Before a new service takes the learner's name: no task of an earlier one still answers to it. A service
+        removed as stale (e.g. its task moved by a drain and started again elsewhere) keeps its container for the
+        stop grace period; the name (dnsrr) resolves to it meanwhile, and the gateway's relay would hand the new
+        server's login to the old one (its OAuth secret no longer valid: a 500 for the learner)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            exec_id = await self.docker("exec_create", self.gateway, ["getent", "hosts", self.service_name])
+            await self.docker("exec_start", exec_id)
+            if (await self.docker("exec_inspect", exec_id)).get("ExitCode") != 0:
+                return  # the name resolves to nothing: no old task left
+            await asyncio.sleep(0.5)
+        self.log.warning("An earlier workspace of %s still answers to %s", self.user.name, self.service_name)
 
     async def start_object(self) -> None:
         """Wait until the task runs; a task refused, failed or placed nowhere is a clear error, not a wait."""
