@@ -8,6 +8,7 @@ server extension, the portal's forms), each with the person's own cookies and XS
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,13 @@ def assignment_list(learner: HubSession, method: str, path: str, **data) -> dict
     return body
 
 
+def one_click(learner: HubSession, action: str):
+    """A portal one-click link (lam-bai, nop-bai, nhan-xet) followed as a browser does, through user-redirect."""
+    response = learner.http.get(f"{learner.hub_url}/hub/user-redirect/truongso/{action}",
+                                params={"course": COURSE, "assignment": ASSIGNMENT}, timeout=300)  # fmt: skip
+    return response
+
+
 def learner_session(hub: Hub, username: str) -> HubSession:
     session = HubSession(hub.url)
     assert session.login(username, hub.accounts[username]).status_code == 200
@@ -79,12 +87,28 @@ def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
             ("01-python-co-ban", "released"),
             (ASSIGNMENT, "released"),
         ]
-        assignment_list(learner, "POST", "assignments/fetch", course_id=COURSE, assignment_id=ASSIGNMENT)
+    # hocvien1 uses JupyterLab's assignment list; hocvien2 the portal's one-click pages
+    assignment_list(learners["hocvien1"], "POST", "assignments/fetch", course_id=COURSE, assignment_id=ASSIGNMENT)
+    opened = one_click(learners["hocvien2"], "lam-bai")
+    assert opened.url.endswith(f"/user/hocvien2/lab/tree/{COURSE}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"), opened.url
     path = f"api/contents/{COURSE}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
+    assert learners["hocvien2"].server_api("GET", path).status_code == 200  # fetched into the workspace
     work = {"type": "notebook", "content": json.loads(TYPICAL.read_text(encoding="utf-8"))}
     assert learners["hocvien1"].server_api("PUT", path, json=work).status_code == 200
-    for learner in learners.values():
-        assignment_list(learner, "POST", "assignments/submit", course_id=COURSE, assignment_id=ASSIGNMENT)
+    assignment_list(learners["hocvien1"], "POST", "assignments/submit", course_id=COURSE, assignment_id=ASSIGNMENT)
+    confirm = one_click(learners["hocvien2"], "nop-bai")
+    assert confirm.status_code == 200 and "verdict-failed" in confirm.text and "chưa đạt" in confirm.text  # untouched
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', confirm.text).group(1)
+    receipt = learners["hocvien2"].http.post(confirm.url, data={"_xsrf": xsrf, "course": COURSE,
+                                             "assignment": ASSIGNMENT}, timeout=120)  # fmt: skip
+    assert receipt.status_code == 200, receipt.text[:500]
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(giờ Việt Nam, UTC\+7\)", receipt.text), receipt.text
+    # the one-click pages refuse what a link should never carry, and a submit without the form's token
+    bad = learners["hocvien2"].http.get(confirm.url.split("?")[0] + "?course=../x&assignment=a", timeout=30)
+    assert bad.status_code == 400 and "Liên kết không hợp lệ" in bad.text
+    forged = learners["hocvien2"].http.post(confirm.url.split("?")[0], data={"course": COURSE,
+                                            "assignment": ASSIGNMENT}, timeout=30)  # fmt: skip
+    assert forged.status_code == 403
 
     collected = formgrader.call("POST", f"assignment/{ASSIGNMENT}/collect")
     assert collected["success"], collected
@@ -121,12 +145,23 @@ def test_release_fetch_submit_collect_grade_feedback(hub: Hub) -> None:
 
     assert formgrader.call("POST", f"assignment/{ASSIGNMENT}/generate_feedback")["success"]
     assert formgrader.call("POST", f"assignment/{ASSIGNMENT}/release_feedback")["success"]
+    # hocvien2 reads feedback from the portal's "Xem nhận xét": one click, Vietnam time, the score inside
+    home = learners["hocvien2"].http.get(f"{hub.url}/services/portal/", timeout=60).text
+    link = re.search(r'class="button xem-nhan-xet" href="([^"]+)"', home).group(1).replace("&amp;", "&")
+    assert f"assignment={ASSIGNMENT}" in link
+    page = learners["hocvien2"].http.get(hub.url + link, timeout=120)
+    assert page.status_code == 200 and "Nhận xét bài" in page.text and "giờ Việt Nam" in page.text, page.text[:500]
+    frame = re.search(r'<iframe src="([^"]+)"', page.text).group(1)
+    assert frame.startswith(f"/user/hocvien2/files/{COURSE}/{ASSIGNMENT}/feedback/"), frame
+    shown = learners["hocvien2"].http.get(hub.url + frame, timeout=60)
+    assert shown.status_code == 200 and '(Điểm <span class="en">Score</span>: ' in shown.text  # our template
     for name, learner in learners.items():
-        assignment_list(learner, "POST", "assignments/fetch_feedback", course_id=COURSE, assignment_id=ASSIGNMENT)
+        if name == "hocvien1":
+            assignment_list(learner, "POST", "assignments/fetch_feedback", course_id=COURSE, assignment_id=ASSIGNMENT)
         folder = learner.server_api("GET", f"api/contents/{COURSE}/{ASSIGNMENT}/feedback").json()
         [stamp] = [entry["path"] for entry in folder["content"]]
         html = learner.server_api("GET", f"api/contents/{stamp}/{NOTEBOOK}.html").json()["content"]
         score = after[name]
-        assert f"{score:g}" in html or f"Score: {score}" in html or "Điểm" in html
+        assert '(Điểm <span class="en">Score</span>: ' in html and f"{score:g}" in html, html[:300]
         other = "hocvien2" if name == "hocvien1" else "hocvien1"
         assert other not in html

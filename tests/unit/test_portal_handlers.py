@@ -149,6 +149,18 @@ def test_a_learner_sees_their_own_course_class_and_deadline(portal: Portal) -> N
     assert khach.status_code == 200 and "Bạn chưa thuộc lớp học nào" in khach.text
 
 
+def test_a_learner_opens_submits_and_reads_feedback_in_one_click(portal: Portal) -> None:
+    """ "Làm bài", "Nộp bài" (and "Xem nhận xét" once there is feedback) for each released assignment, through
+    the hub's user-redirect so the workspace starts when needed; nothing for unreleased work."""
+    r = portal.get("an")
+    query = f"course={COURSE}&amp;assignment={A1}"
+    for action, label in (("lam-bai", "Làm bài"), ("nop-bai", "Nộp bài")):
+        assert f'href="/hub/user-redirect/truongso/{action}?{query}">{label}' in r.text
+    assert f"assignment={A2}" not in r.text
+    assert ("xem-nhan-xet" in r.text) == ("có nhận xét" in r.text)
+    assert "xem-nhan-xet" not in portal.get("chi").text  # chi has nothing graded
+
+
 def test_an_instructor_sees_the_course_and_only_their_own_class(portal: Portal) -> None:
     home = portal.get("gv-mot")
     assert home.status_code == 200 and 'id="teaching"' in home.text and f"{PREFIX}courses/{COURSE}" in home.text

@@ -155,8 +155,10 @@ def generate_feedback(app: Any, course_id: str, assignment_id: str, usernames: l
     from nbgrader.converters import GenerateFeedback
     from traitlets.config import Config
 
+    from graders import feedback as feedback_template
+
     coursedir, config = _coursedir(app, course_id, assignment_id)
-    shown = {"template_name": "feedback", "preprocessors": ["graders.autograde.sanitize.SanitizeForDisplay"]}
+    shown = {**feedback_template.exporter_config(), "preprocessors": ["graders.autograde.sanitize.SanitizeForDisplay"]}
     config.merge(Config({"HTMLExporter": shown}))
     done = 0
     root = app.course_dir(course_id)
