@@ -114,8 +114,34 @@ def summarise_validation(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, str]:
-    error = str(cell.get("raw_error") or "")
-    return {"source": _shorten(str(cell.get("source") or ""), 20), "error": _shorten(_strip_ansi(error), 12, tail=True)}
+    error = _strip_ansi(str(cell.get("raw_error") or ""))
+    source = str(cell.get("source") or "")
+    first = next((line.strip().lstrip("#").strip() for line in source.splitlines() if line.strip()), "")
+    return {"title": first[:120], "source": _shorten(source, 20), "error": _shorten(error, 12, tail=True),
+            "explained": explain_error(error)}  # fmt: skip
+
+
+def explain_error(error: str) -> str:
+    """The one line a learner needs from a failing test's error: the course's own message when the test has one
+    (our courses write them in Vietnamese), else what the usual errors mean."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    name = re.match(r"NameError: name '([^']+)' is not defined", last)
+    if last.startswith("NotImplementedError"):
+        return (
+            "Phần này chưa làm: còn dòng raise NotImplementedError(). / "
+            "Not done yet: raise NotImplementedError() is still there."
+        )
+    if name:
+        return (f"Chưa có “{name.group(1)}”: hãy chạy các ô phía trên, hoặc đặt đúng tên. / "
+                f"“{name.group(1)}” is not defined: run the cells above, or check the name.")  # fmt: skip
+    if last == "You did not provide a response.":
+        return "Bạn chưa trả lời câu này. / You have not answered this question."
+    if last.startswith("AssertionError:") and last != "AssertionError:":
+        return last.removeprefix("AssertionError:").strip()
+    if last == "AssertionError":
+        return "Kết quả chưa đúng. / The result is not right yet."
+    return last[:300]
 
 
 def _shorten(text: str, lines: int, tail: bool = False) -> str:
@@ -223,8 +249,11 @@ TEMPLATES = {
 <div class="notebook verdict-{{ nb.summary.verdict }}" data-notebook="{{ nb.name }}">
   <h3>{{ nb.name }}</h3>
   <p class="{{ nb.summary.verdict }}">{{ nb.summary.vi }} <span class="en">{{ nb.summary.en }}</span></p>
-  {% for cell in nb.summary.cells %}<pre>{{ cell.source }}</pre>
-  {% if cell.error %}<pre>{{ cell.error }}</pre>{% endif %}{% endfor %}
+  <ul class="cells">{% for cell in nb.summary.cells %}
+    <li><b>{{ cell.title }}</b>{% if cell.explained %}: <span class="explained">{{ cell.explained }}</span>{% endif %}
+      <details><summary>Chi tiết <span class="en">Details</span></summary>
+        <pre>{{ cell.source }}</pre>{% if cell.error %}<pre>{{ cell.error }}</pre>{% endif %}</details></li>
+  {% endfor %}</ul>
 </div>
 {% endfor %}
 </section>

@@ -120,3 +120,24 @@ def test_pages_escape_what_learners_wrote_once(oneclick, monkeypatch: pytest.Mon
     assert "<script>" not in page and "&lt;script&gt;" in page and "&amp;lt;" not in page  # escaped exactly once
     assert "<img" not in page and "a&lt;i&gt;" in page
     assert 'href="/services/portal/"' in page and 'href="/hub/logout"' in page and 'href="/user/an/lab"' in page
+
+
+@pytest.mark.parametrize(
+    ("error", "explained"),
+    [
+        ("Traceback...\n----> 3 raise NotImplementedError()\n\nNotImplementedError: ", "Phần này chưa làm"),
+        ("NameError: name 'tong_hoc_vien' is not defined", "Chưa có “tong_hoc_vien”"),
+        (
+            "AssertionError: Tổng số học viên chưa đúng (được 700). Dùng hàm sum().",
+            "Tổng số học viên chưa đúng (được 700)",
+        ),
+        ("Traceback\n\x1b[31mAssertionError\x1b[0m", "Kết quả chưa đúng"),
+        ("You did not provide a response.", "Bạn chưa trả lời câu này"),
+        ("ZeroDivisionError: division by zero", "ZeroDivisionError: division by zero"),
+        ("", ""),
+    ],
+)
+def test_a_failing_tests_error_is_explained_in_one_line(oneclick, error: str, explained: str) -> None:
+    summary = oneclick.summarise_validation({"failed": [{"source": "# Kiểm tra bài 1\nassert x", "raw_error": error}]})
+    [cell] = summary["cells"]
+    assert cell["title"] == "Kiểm tra bài 1" and cell["explained"].startswith(explained), cell
