@@ -13,6 +13,7 @@ from hub.keys import HubSecrets
 from hub.settings import HubSettings
 
 TEMPLATES = Path(__file__).parent / "auth" / "templates"
+WORKSPACE_MODULES = Path(__file__).resolve().parents[1] / "images" / "workspace"
 HSTS = "max-age=31536000"  # a year: browsers then never try this host over plain HTTP
 
 
@@ -61,7 +62,10 @@ def apply_auth(settings: HubSettings, c: Config) -> None:
 
 def apply_pages(settings: HubSettings, c: Config) -> None:
     c.JupyterHub.template_paths = [str(TEMPLATES)]
-    c.JupyterHub.template_vars = {"truongso_demo": settings.demo}
+    from hub.i18n import template_vars
+
+    # t("…") and _("…") in our templates: the catalog's language first, English beside it (hub/i18n)
+    c.JupyterHub.template_vars = {"truongso_demo": settings.demo, **template_vars(zone=settings.timezone)}
 
 
 def apply_spawner(settings: HubSettings, c: Config) -> None:
@@ -94,12 +98,14 @@ def apply_local_spawner(settings: HubSettings, c: Config) -> None:
     c.SimpleLocalProcessSpawner.home_dir_template = str(settings.data_path / "workspaces" / "{username}")
     c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
     # The hub may run as root here; Jupyter refuses root unless told, and these processes are not isolated anyway.
-    c.Spawner.args = ["--ServerApp.allow_root=True"]
+    # The portal's one-click pages, as in the workspace image (images/workspace/truongso_oneclick.py).
+    c.Spawner.args = ["--ServerApp.allow_root=True", "--ServerApp.jpserver_extensions=truongso_oneclick=True"]
     c.JupyterHub.cleanup_servers = True  # child processes: stop them with the hub rather than orphan them
     c.Spawner.environment = {
         "TRUONGSO_DATA_DIR": str(settings.data_path),  # how `truongso down` finds them
         "PYTHONNOUSERSITE": "1",  # no ~/.local packages in the server (as in Docker workspaces)
         "TZ": settings.timezone,  # the school's clock, as in Docker workspaces
+        "PYTHONPATH": str(WORKSPACE_MODULES),  # truongso_oneclick, copied into the image's site-packages there
     }
 
 

@@ -126,6 +126,8 @@ from hub.spawner import refuse_user_options
 c.Spawner.apply_user_options = refuse_user_options  # no image, volume or environment chosen by a learner
 c.Spawner.disable_user_config = True  # a learner's ~/.jupyter cannot change their server
 c.JupyterHub.template_paths = [str(TEMPLATES)]
+from hub.i18n import template_vars
+c.JupyterHub.template_vars.update(template_vars())  # t("…") / _("…") of our templates (hub/i18n)
 c.JupyterHub.default_url = landing_url({base_url!r})  # instructors and admins land on the portal
 """
 

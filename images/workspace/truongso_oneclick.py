@@ -222,9 +222,10 @@ iframe { width: 100%; height: 75vh; border: 1px solid #dde2e8; background: #fff;
 </style></head>
 <body>
 <header><a class="brand" href="{{ hub }}home">Trường Số</a>
+  <a href="{{ hub }}home">Trang chủ <span class="en">Home</span></a>
   <a href="{{ portal }}">Khoá học của tôi <span class="en">My courses</span></a>
+  <a href="{{ certificates }}">Giấy chứng nhận <span class="en">Certificates</span></a>
   <a href="{{ base }}lab">Không gian làm việc <span class="en">Workspace</span></a>
-  <a href="{{ portal }}certificates/">Giấy chứng nhận <span class="en">Certificates</span></a>
   <a style="margin-left:auto" href="{{ hub }}logout">Đăng xuất <span class="en">Log out</span></a></header>
 <main>{{ body }}</main></body></html>
 """
@@ -300,7 +301,8 @@ def render_page(template: str, title: str, base_url: str, **values: Any) -> str:
     root = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/")
     hub, portal = f"{root}/hub/", f"{root}/services/portal/"
     body = Markup(_env.get_template(template).render(portal=portal, **values))  # rendered and escaped once, here
-    return _page.render(title=title, body=body, hub=hub, portal=portal, base=base_url)
+    certificates = f"{root}/services/certificates/me"
+    return _page.render(title=title, body=body, hub=hub, portal=portal, certificates=certificates, base=base_url)
 
 
 class OneClickHandler(JupyterHandler):

@@ -21,7 +21,7 @@ def test_an_admin_lands_on_the_console_and_jupyterhubs_page_hides_what_bypasses_
     admin_login(page, demo_hub)
     page.wait_for_url(re.compile(r".*/services/portal/admin/$"), timeout=60_000)
     assert "Quản trị trường" in page.inner_text("h1") and "School administration" in page.inner_text("h1")
-    for part in ("Lớp học", "Ghi danh", "Người dùng", "Chứng chỉ", "Báo cáo", "Nhật ký"):
+    for part in ("Lớp học", "Ghi danh", "Người dùng", "Giấy chứng nhận", "Báo cáo", "Nhật ký"):
         assert page.locator("nav.admin-nav").get_by_text(part).count() == 1, part
 
     page.goto(f"{demo_hub.url}/hub/admin")

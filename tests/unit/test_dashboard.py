@@ -409,7 +409,7 @@ def test_feedback_is_generated_by_nbgrader_from_the_autograded_notebook(portal: 
     (folder / "timestamp.txt").write_text(stamp, encoding="utf-8")
     assert generate_feedback(portal.app, COURSE, A1, ["chi", "hoa"]) == 1  # hoa has nothing autograded
     page = (portal.app.course_dir(COURSE) / "feedback" / "chi" / A1 / "bai-lam.html").read_text(encoding="utf-8")
-    assert "Score: 20.0 / 20.0" in page and "<script>alert(1)</script>" not in page
+    assert "Điểm: 20.0 / 20.0" in page and "<script>alert(1)</script>" not in page  # our template (graders/feedback)
     assert (portal.app.course_dir(COURSE) / "feedback" / "chi" / A1 / "timestamp.txt").read_text() == stamp
 
 

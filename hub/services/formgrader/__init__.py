@@ -82,7 +82,7 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
         },
         "oauth_no_confirm": True,
         "display": True,
-        "info": {"kind": "formgrader"},
+        "info": {"kind": "formgrader", "vi": f"Chấm bài {course_id}", "en": f"Grading {course_id}"},
     }
 
 

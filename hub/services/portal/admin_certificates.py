@@ -35,7 +35,7 @@ def certificate_settings(app: Any) -> Any:
     try:
         settings = CertificateSettings.from_hub(app.settings)
     except CertificateSettingsError as exc:
-        raise BilingualError(f"cấu hình chứng chỉ sai: {exc}", f"bad certificate setting: {exc}", 500) from None
+        raise BilingualError(f"cấu hình giấy chứng nhận sai: {exc}", f"bad certificate setting: {exc}", 500) from None
     settings.roster = roster_for(settings.db_url)
     return settings
 
