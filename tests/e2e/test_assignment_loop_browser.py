@@ -1,5 +1,6 @@
 """In a real browser: the instructor releases from the formgrader, a learner fetches and submits from
-JupyterLab's assignment list in their own container, the instructor collects and sees the submission."""
+JupyterLab's assignment list (its Vietnamese buttons) in their own container, the instructor collects and sees
+the submission."""
 
 from __future__ import annotations
 
@@ -63,19 +64,24 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     learner.wait_for_url(re.compile(r".*/user/hocvien1/lab.*"), timeout=180_000)
     learner.wait_for_selector(".jp-LabShell", timeout=120_000)
     learner.get_by_text("Nbgrader", exact=True).click()
-    learner.get_by_text("Assignment List", exact=True).click()
+    learner.get_by_text("Danh sách bài tập", exact=True).click()  # nbgrader's Assignment List, translated
     panel = learner.locator(".nbgrader-assignment-list, #nbgrader-assignment-list, [id^=nbgrader-assignment]").first
     panel.wait_for(timeout=60_000)
-    learner.get_by_role("button", name="Fetch").first.wait_for(timeout=60_000)
+    learner.get_by_role("button", name="Tải về").first.wait_for(timeout=60_000)
     # hocvien1 is in a class of each demo course: the list shows one course at a time, chosen here.
     if (learner.locator("#course_list_default").inner_text() or "").strip() != COURSE:
         learner.locator("#course_list_dropdown").click()
         learner.locator("#course_list li a", has_text=COURSE).click()
+    panel_text = panel.inner_text()
+    for heading in ("Bài đã phát", "Bài đã tải về", "Bài đã nộp"):
+        assert heading in panel_text, panel_text
+    for english in ("Released assignments", "Downloaded assignments", "Submitted assignments"):
+        assert english not in panel_text, panel_text
     learner.screenshot(path=str(ARTIFACTS / "assignment-list-released.png"), full_page=True)
-    fetch = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Fetch").first
+    fetch = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Tải về").first
     fetch.wait_for(timeout=60_000)
     fetch.click()
-    submit = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Submit").first
+    submit = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Nộp bài").first
     submit.wait_for(timeout=60_000)
     submit.click()
     learner.get_by_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")).first.wait_for(timeout=60_000)
