@@ -21,6 +21,14 @@ EXTENSION = Path("share/jupyter/labextensions/@jupyter/nbgrader/static")
 BUNDLE = "161.290a640318af4049.js"
 BUNDLE_SHA256 = "2b750db4bf124d21fce83bacafe078dd0c6573fb355708f7b96be5804d806cdc"
 
+# "2026-12-04 14:57:06.296852 UTC" -> "04/12/2026 21:57:06 (giờ Việt Nam)"; unreadable text is left as it is.
+VIETNAM_TIME = (
+    '(t=>{let d=new Date(String(t).replace(" UTC","Z").replace(" ","T"));if(isNaN(d))return t;let p={};'
+    'for(const x of new Intl.DateTimeFormat("en-GB",{timeZone:"Asia/Ho_Chi_Minh",year:"numeric",month:"2-digit",'
+    'day:"2-digit",hour:"2-digit",minute:"2-digit",second:"2-digit",hourCycle:"h23"}).formatToParts(d))'
+    "p[x.type]=x.value;return`${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second} (giờ Việt Nam)`})"
+)
+
 # (English fragment as it stands in the bundle, Vietnamese). The fragment carries its context so that only the
 # text shown is changed, never a name the code compares.
 TRANSLATIONS: list[tuple[str, str]] = [
@@ -79,6 +87,12 @@ TRANSLATIONS: list[tuple[str, str]] = [
     ),
     ('innerText="Total points:"', 'innerText="Tổng điểm:"'),
     ('<span class="sr-only">Toggle Dropdown</span>', '<span class="sr-only">Mở danh sách</span>'),
+    ('n.title.label="Assignments"', 'n.title.label="Bài tập"'),
+    # A submission's time: nbgrader shows the exchange's UTC timestamp as it is; here in Vietnam time, labelled.
+    (
+        'var s=document.createElement("span").innerText=this.data.timestamp;',
+        'var s=document.createElement("span").innerText=' + VIETNAM_TIME + "(this.data.timestamp);",
+    ),
 ]
 
 

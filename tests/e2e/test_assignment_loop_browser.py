@@ -84,7 +84,8 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     submit = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Nộp bài").first
     submit.wait_for(timeout=60_000)
     submit.click()
-    learner.get_by_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")).first.wait_for(timeout=60_000)
+    # the server's receipt time, in Vietnam time and labelled (nbgrader shows UTC as it is)
+    learner.get_by_text(re.compile(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(giờ Việt Nam\)")).first.wait_for(timeout=60_000)
     learner.screenshot(path=str(ARTIFACTS / "assignment-list-submitted.png"), full_page=True)
 
     formgrader.reload()

@@ -61,3 +61,13 @@ def test_a_missing_bundle_is_named(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(REPO / "images/workspace/nbgrader_lab_vi.py"), str(tmp_path)],
                             capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 1 and "is missing" in result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="node is installed by make (the proxy needs it)")
+def test_submission_times_are_shown_in_vietnam_time(lab_vi, tmp_path: Path) -> None:
+    script = tmp_path / "time.js"
+    show = lab_vi.escape_js(lab_vi.VIETNAM_TIME)
+    cases = ["2026-12-04 14:57:06.296852 UTC", "2026-12-31 17:00:00.000001 UTC", "not a time", ""]
+    script.write_text("".join(f"console.log({show}({case!r}));\n" for case in cases), encoding="utf-8")
+    shown = subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert shown == ["04/12/2026 21:57:06 (giờ Việt Nam)", "01/01/2027 00:00:00 (giờ Việt Nam)", "not a time", ""]
