@@ -29,6 +29,8 @@ PAGES = {
         "/hub/home",
         "/hub/token",
         "/hub/khong-co-trang-nay",
+        "/hub/admin",  # 403: "requires any of [admin-ui]" explained
+        "/services/portal/admin/",  # the portal's own 403
         "/services/portal/",
         "/services/certificates/me",
         "/services/certificates/",
