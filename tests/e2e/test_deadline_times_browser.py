@@ -102,7 +102,9 @@ def deadline_typed(demo_hub: Hub, browser) -> None:
     form.locator('input[name="due"]').fill(TYPED)
     with page.expect_navigation():
         form.get_by_role("button").click()
-    assert page.url.endswith(f"/services/portal/courses/{COURSE}")
+    assert f"/services/portal/courses/{COURSE}?saved=DEMO&assignment={ASSIGNMENT}" in page.url
+    # the success message, in Vietnam time although the browser's own zone is Paris
+    assert "Đã lưu hạn nộp bài" in page.locator(".message").inner_text() and "17:00 (UTC+7)" in page.content()
     context.close()
 
 

@@ -228,9 +228,14 @@ def deadline_form(portal: Portal, who: str, class_name: str, due: str, assignmen
 
 def test_an_instructor_sets_their_classs_deadline_in_vietnam_time(portal: Portal) -> None:
     r = deadline_form(portal, "gv-mot", K01, "2026-12-31T17:00")
-    assert r.status_code == 302 and r.headers["Location"] == f"{PREFIX}courses/{COURSE}"
+    location = f"{PREFIX}courses/{COURSE}?saved={K01}&assignment={A1}#a-{A1}"
+    assert r.status_code == 302 and r.headers["Location"] == location
     assert deadlines(portal) == {K01: datetime(2026, 12, 31, 10, 0, tzinfo=UTC), K02: DUE_K02}
     assert "31/12/2026 17:00 (UTC+7)" in portal.get("gv-mot", f"courses/{COURSE}").text
+    # the success message says what the store now holds, whatever the address claims
+    saved = portal.get("gv-mot", location.removeprefix(PREFIX).split("#")[0]).text
+    assert f"Đã lưu hạn nộp bài {A1} của lớp {K01}: 31/12/2026 17:00 (UTC+7)" in saved
+    assert "Đã lưu hạn nộp" not in portal.get("gv-mot", f"courses/{COURSE}?saved=KHAC&assignment={A1}").text
     assert "31/12/2026 17:00 (UTC+7)" in portal.get("an").text
     assert deadline_form(portal, "quantri", K02, "2027-01-05T08:30").status_code == 302  # admins: any class
     assert deadlines(portal)[K02] == datetime(2027, 1, 5, 1, 30, tzinfo=UTC)

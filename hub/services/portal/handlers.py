@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
@@ -73,8 +74,19 @@ class CourseHandler(PortalHandler):
         classes, assignments = await run_blocking(views.instructor_view, self.app, caller, course_id)
         jobs = {a.id: self.app.jobs.running(course_id, a.id) for a in assignments}
         sessions = await run_blocking(timetable.class_timetables, self.app, [c.name for c in classes])
+        message = self.get_argument("message", "") or self.deadline_saved(classes)
         self.render("course.html", course=course, classes=classes, assignments=assignments, jobs=jobs,
-                    message=self.get_argument("message", ""), sessions=sessions)  # fmt: skip
+                    message=message, sessions=sessions)  # fmt: skip
+
+    def deadline_saved(self, classes: list) -> str:
+        """After the deadline form: what was saved, read back from the store (not from the address)."""
+        saved, assignment_id = self.get_argument("saved", ""), self.get_argument("assignment", "")
+        for c in classes:
+            due = c.deadlines.get(assignment_id) if c.name == saved else None
+            if due:
+                return (f"Đã lưu hạn nộp bài {assignment_id} của lớp {c.name}: {due}. / "
+                        f"Deadline of {assignment_id} for class {c.name} saved: {due}.")  # fmt: skip
+        return ""
 
 
 class DeadlineHandler(PortalHandler):
@@ -92,7 +104,8 @@ class DeadlineHandler(PortalHandler):
             ) from None
         await run_blocking(set_deadline, self.app.store, self.app.access, caller, course_id, assignment_id,
                            class_name, due)  # fmt: skip
-        self.redirect(f"{self.app.prefix}courses/{course_id}")
+        query = urlencode({"saved": class_name, "assignment": assignment_id})
+        self.redirect(f"{self.app.prefix}courses/{course_id}?{query}#a-{assignment_id}")
 
 
 class GradeHandler(PortalHandler):
