@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import shutil
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,3 +143,24 @@ def test_a_failing_tests_error_is_explained_in_one_line(oneclick, error: str, ex
     summary = oneclick.summarise_validation({"failed": [{"source": "# Kiểm tra bài 1\nassert x", "raw_error": error}]})
     [cell] = summary["cells"]
     assert cell["title"] == "Kiểm tra bài 1" and cell["explained"].startswith(explained), cell
+
+
+def test_nbgrader_validate_in_a_terminal_speaks_vietnamese_first(tmp_path: Path) -> None:
+    """The workspace's nbgrader_config.py (its exchange line aside) with the real `nbgrader validate`."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    source = (REPO / "images" / "workspace" / "nbgrader_config.py").read_text(encoding="utf-8")
+    assert "use_hub_exchange(c)" in source
+    (config_dir / "nbgrader_config.py").write_text(
+        source.replace("from graders.exchange import use_hub_exchange", "").replace("use_hub_exchange(c)", ""),
+        encoding="utf-8",
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(TYPICAL / "python-co-ban.ipynb", work)
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(config_dir)}
+    result = subprocess.run([str(nbgrader), "validate", "python-co-ban.ipynb"], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    said = " ".join(result.stdout.split())
+    assert "Ô KIỂM TRA CHƯA ĐẠT" in said and said.index("CHƯA ĐẠT") < said.index("VALIDATION FAILED"), said[:500]
