@@ -10,11 +10,37 @@ from __future__ import annotations
 import asyncio
 import time
 from enum import Enum
+from typing import Any
 
+import ldap3
+import ldapauthenticator.ldapauthenticator as ldapauthenticator_module
 from ldap3.core.exceptions import LDAPException
 from ldapauthenticator import LDAPAuthenticator
 
 UNREACHABLE_MEMORY = 60  # seconds the login page keeps saying the LDAP server could not be reached
+CONNECT_TIMEOUT = 5  # whole seconds to open the connection to the LDAP server
+RECEIVE_TIMEOUT = 10  # whole seconds to wait for each answer: a server that accepts and never answers is "unreachable"
+
+
+class _Ldap3WithTimeouts:
+    """ldap3 as ldapauthenticator 2.0.2 sees it, with timeouts: it opens its Server and Connection without any,
+    so a server that accepts the connection and never answers would hold a login thread for ever."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ldap3, name)
+
+    @staticmethod
+    def Server(*args: Any, **kwargs: Any) -> ldap3.Server:
+        kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        return ldap3.Server(*args, **kwargs)
+
+    @staticmethod
+    def Connection(*args: Any, **kwargs: Any) -> ldap3.Connection:
+        kwargs.setdefault("receive_timeout", RECEIVE_TIMEOUT)
+        return ldap3.Connection(*args, **kwargs)
+
+
+ldapauthenticator_module.ldap3 = _Ldap3WithTimeouts()
 
 
 class Verdict(Enum):

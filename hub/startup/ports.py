@@ -12,16 +12,23 @@ from hub.settings import HubSettings
 
 
 def ensure_public_port_free(settings: HubSettings, data_dir: Path) -> None:
-    """One line if another program holds the hub's port; our own proxy from a previous start is fine
-    (JupyterHub replaces it)."""
-    ip, port = settings.ip, settings.port
+    """One line if another program holds a port the proxy will listen on (the hub's, and the HTTP redirect's
+    when set); our own proxy from a previous start is fine (JupyterHub replaces it)."""
+    ports = [(settings.port, "--port")]
+    if settings.http_redirect_port:
+        ports.append((settings.http_redirect_port, "http_redirect_port"))
+    for port, setting in ports:
+        _ensure_free(settings.ip, port, setting, data_dir)
+
+
+def _ensure_free(ip: str, port: int, setting: str, data_dir: Path) -> None:
     exc = bind_error(ip, port)
     if exc is None or (exc.errno == errno.EADDRINUSE and our_proxy_pid(data_dir) is not None):
         return
     if exc.errno == errno.EADDRINUSE:
         raise UserError(
-            f"cổng {port} trên {ip} đang được chương trình khác dùng; chọn cổng khác bằng --port",
-            f"port {port} on {ip} is already in use; choose another with --port",
+            f"cổng {port} trên {ip} đang được chương trình khác dùng; chọn cổng khác bằng {setting}",
+            f"port {port} on {ip} is already in use; choose another with {setting}",
         )
     raise UserError(f"không mở được {ip}:{port}: {exc.strerror}", f"cannot listen on {ip}:{port}: {exc.strerror}")
 
