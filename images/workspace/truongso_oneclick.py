@@ -70,6 +70,25 @@ def receipt_moment(timestamp: str) -> datetime | None:
         return None
 
 
+# nbgrader's result keys, in the order nbgrader reports them, with what each means for the learner ({n}: cells).
+VERDICTS: list[tuple[str, str, str, str]] = [
+    ("type_changed", "warning",
+     "{n} ô đã bị đổi loại (ví dụ từ Code sang Markdown): khi chấm, bài có thể không được tính điểm đúng. "
+     "Hãy đổi lại loại ô như bài gốc.",
+     "{n} cell(s) changed type (e.g. Code to Markdown): grading may not count them. Change them back."),
+    ("changed", "warning",
+     "{n} ô kiểm tra đã bị sửa. Khi chấm, các ô kiểm tra gốc được dùng lại, nên kết quả có thể khác với những gì "
+     "bạn thấy bây giờ.",
+     "{n} test cell(s) were edited. Grading uses the original tests, so the result may differ from what you see "
+     "now."),
+    ("failed", "failed",
+     "{n} ô kiểm tra chưa đạt. Nếu nộp bây giờ, bạn sẽ không được đủ điểm. Bạn có thể sửa rồi nộp lại, hoặc vẫn "
+     "nộp.",
+     "{n} test cell(s) failed. Submitted as it is, the work will not get full marks. You can fix it and submit "
+     "again, or submit anyway."),
+]  # fmt: skip
+
+
 def summarise_validation(result: dict[str, Any]) -> dict[str, Any]:
     """nbgrader's validation result for one notebook, said plainly: a verdict, its Vietnamese and English text,
     and the cells concerned (source and error, shortened)."""
@@ -80,36 +99,10 @@ def summarise_validation(result: dict[str, Any]) -> dict[str, Any]:
             "en": "This notebook could not be checked; you can still submit.",
             "cells": [],
         }
-    if result.get("type_changed"):
-        cells = result["type_changed"]
-        return {
-            "verdict": "warning",
-            "cells": [_cell(c) for c in cells],
-            "vi": f"{len(cells)} ô đã bị đổi loại (ví dụ từ Code sang Markdown): khi chấm, bài có thể không được "
-            "tính điểm đúng. Hãy đổi lại loại ô như bài gốc.",
-            "en": f"{len(cells)} cell(s) changed type (e.g. Code to Markdown): grading may not count them. "
-            "Change them back.",
-        }
-    if result.get("changed"):
-        cells = result["changed"]
-        return {
-            "verdict": "warning",
-            "cells": [_cell(c) for c in cells],
-            "vi": f"{len(cells)} ô kiểm tra đã bị sửa. Khi chấm, các ô kiểm tra gốc được dùng lại, nên kết quả "
-            "có thể khác với những gì bạn thấy bây giờ.",
-            "en": f"{len(cells)} test cell(s) were edited. Grading uses the original tests, so the result may "
-            "differ from what you see now.",
-        }
-    if result.get("failed"):
-        cells = result["failed"]
-        return {
-            "verdict": "failed",
-            "cells": [_cell(c) for c in cells],
-            "vi": f"{len(cells)} ô kiểm tra chưa đạt. Nếu nộp bây giờ, bạn sẽ không được đủ điểm. Bạn có thể "
-            "sửa rồi nộp lại, hoặc vẫn nộp.",
-            "en": f"{len(cells)} test cell(s) failed. Submitted as it is, the work will not get full marks. "
-            "You can fix it and submit again, or submit anyway.",
-        }
+    for key, verdict, vi, en in VERDICTS:
+        if cells := result.get(key):
+            n = len(cells)
+            return {"verdict": verdict, "cells": [_cell(c) for c in cells], "vi": vi.format(n=n), "en": en.format(n=n)}
     return {"verdict": "passed", "vi": "Mọi ô kiểm tra đều đạt.", "en": "Every test cell passes.", "cells": []}
 
 
