@@ -21,15 +21,19 @@ run: setup
 	@if bash scripts/ensure-docker.sh; then $(BIN)/truongso images build; fi
 	$(BIN)/truongso up --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-# One test at a time: a split run on both cores (pytest-xdist --dist loadgroup) did not keep a module's hub
-# tests on one worker (pytest-xdist 3.8.0 tags groups onto item._nodeid, which pytest 9.2 no longer reads), so
-# tests that build on each other failed. `--dist loadfile` would keep modules together; not yet tried.
+# Two runs: the self-contained tests (no Docker, browser, PostgreSQL or hub) on both cores, then the rest one at
+# a time. Those share hubs within a module and time grading runs: a split run on both cores (pytest-xdist
+# --dist loadgroup) did not keep a module's hub tests on one worker (pytest-xdist 3.8.0 tags groups onto
+# item._nodeid, which pytest 9.2 no longer reads). Both runs always run; make fails if either failed.
 SELF_CONTAINED := not docker and not browser and not postgres and not hub
 test: setup system-deps-test
 	bash scripts/ensure-docker.sh
 	$(BIN)/truongso images build
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	failed=0; \
+	$(BIN)/pytest -n 2 -m "$(SELF_CONTAINED)" --durations=15 || failed=1; \
+	$(BIN)/pytest -m "not ($(SELF_CONTAINED))" || failed=1; \
+	exit $$failed
 
 # The edit-test loop: no Docker engine, no browser, no PostgreSQL, no hub subprocess (markers come from the
 # fixtures a test uses: tests/conftest.py). `make test` still runs everything.

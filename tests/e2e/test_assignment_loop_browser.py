@@ -54,7 +54,7 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     row.locator("td.release a").wait_for(timeout=120_000)
     row.locator("td.release a").click()
     dismiss_result(formgrader)
-    formgrader.locator("tr", has_text=ASSIGNMENT).first.locator("td.status", has_text="released").wait_for(
+    formgrader.locator("tr", has_text=ASSIGNMENT).first.locator('td.status[data-order="released"]').wait_for(
         timeout=120_000
     )
     formgrader.screenshot(path=str(ARTIFACTS / "formgrader-released.png"), full_page=True)

@@ -1,10 +1,13 @@
 """A Chromium crawl as a learner, an instructor and an admin over the pages each reaches: hub pages (home, token,
-404, logout), the portal, its admin console, the certificates service and the workspace's one-click page. A page
-fails when it shows any of JupyterHub's own English interface strings outside the English helper spans, or
-lacks the common top bar. A screenshot of every page is kept in test-artifacts/crawl/.
+404, logout), the portal, its admin console, the certificates service, the workspace's one-click page and the
+formgrader's views (assignments, submissions, gradebook by assignment and notebook, students, a student's
+assignments and notebooks, its 404). A page fails when it shows any of JupyterHub's or the formgrader's own
+English interface strings (tests/support/english_ui.py) outside the English helper spans, or lacks the common
+top bar. A screenshot of every page is kept in test-artifacts/crawl/.
 
-Not crawled yet (issue 15, still English upstream): JupyterLab's nbgrader Assignments tab, the formgrader's views
-and JupyterHub's React admin page (school admins are sent to the portal's console instead)."""
+Crawled elsewhere: the formgrader's manual grading view (test_formgrader_xss_browser.py, which has a graded
+submission) and JupyterLab's nbgrader Assignments tab (test_assignment_loop_browser.py clicks its Vietnamese
+buttons). JupyterHub's React admin page stays English: school admins are sent to the portal's console."""
 
 from __future__ import annotations
 
@@ -12,15 +15,12 @@ import re
 
 import pytest
 from support.browser import ARTIFACTS, browser_login
-from support.english_ui import english_left
+from support.english_ui import VISIBLE_TEXT, english_left, formgrader_strings, jupyterhub_strings
 from support.hub import ADMIN_PASSWORD, Hub
 
 COURSE = "phan-tich-du-lieu"
-VISIBLE_TEXT = """() => {
-    const copy = document.body.cloneNode(true);
-    copy.querySelectorAll(".en, .ts-en, script, style, noscript").forEach((e) => e.remove());
-    return copy.textContent;
-}"""
+ASSIGNMENT = "01-python-co-ban"
+FORMGRADER = f"/services/{COURSE}/formgrader"
 TOP_BAR = ("services/portal/", "services/certificates/me", "logout")  # my courses, certificates, log out
 PUBLIC = {"/services/certificates/", "/hub/khong-co-trang-nay"}
 
@@ -41,6 +41,15 @@ PAGES = {
         "/services/portal/",
         f"/services/portal/courses/{COURSE}",
         f"/services/portal/courses/{COURSE}/dashboard",
+        f"{FORMGRADER}/manage_assignments",
+        f"{FORMGRADER}/manage_submissions/{ASSIGNMENT}",
+        f"{FORMGRADER}/gradebook",
+        f"{FORMGRADER}/gradebook/{ASSIGNMENT}",
+        f"{FORMGRADER}/gradebook/{ASSIGNMENT}/python-co-ban",
+        f"{FORMGRADER}/manage_students",
+        f"{FORMGRADER}/manage_students/hocvien1",
+        f"{FORMGRADER}/manage_students/hocvien1/{ASSIGNMENT}",
+        f"{FORMGRADER}/khong-co-trang-nay",
     ],
     "admin": [
         "/services/portal/admin/",
@@ -62,7 +71,8 @@ def visit(page, hub: Hub, who: str, path: str) -> list[str]:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "root"
     (ARTIFACTS / "crawl").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "crawl" / f"{who}-{slug}.png"), full_page=True)
-    problems = [f"{who} {path}: English {s!r}" for s in english_left(page.evaluate(VISIBLE_TEXT))]
+    reference = jupyterhub_strings() + (formgrader_strings() if "/formgrader" in path else ())
+    problems = [f"{who} {path}: English {s!r}" for s in english_left(page.evaluate(VISIBLE_TEXT), reference)]
     hrefs = page.eval_on_selector_all("header a, nav a, #login_widget a", "els => els.map(e => e.href)")
     # the certificates' verification page is public (it does not ask who is looking), and JupyterHub's 404 page
     # is rendered without the user: both still lead home and to the courses, logged-in links aside

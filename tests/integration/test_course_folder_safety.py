@@ -295,9 +295,9 @@ def test_action_dialogs_show_no_server_paths(hub: Hub) -> None:
         assert str(hub.data_dir) not in text and ".venv" not in text and "site-packages" not in text, text
         assert "Traceback" not in text and "[DEBUG]" not in text and "[INFO]" not in text, text
         if result["success"]:
-            assert text == "Đã tạo phản hồi. / Feedback generated."
+            assert text == "Đã tạo nhận xét. / Feedback generated."
         else:
-            assert text.startswith("Không tạo được phản hồi. / Feedback could not be generated."), text
+            assert text.startswith("Không tạo được nhận xét. / Feedback could not be generated."), text
     assert fg.request("POST", "formgrader/api/assignment/khong-co/generate_feedback").json()["success"] is False
 
 

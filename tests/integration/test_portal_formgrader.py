@@ -67,6 +67,12 @@ def test_instructor_switches_course_with_a_click(demo_hub: Hub) -> None:
     for link in links:
         page = instructor.http.get(demo_hub.url + link, timeout=60)
         assert page.status_code == 200 and "/formgrader/manage_assignments" in page.url
+        assert "Quản lý bài tập" in page.text and "Manage Assignments" not in page.text  # translation.py
+        missing = instructor.http.get(f"{demo_hub.url}{link}/khong-co-trang-nay", timeout=60)
+        assert missing.status_code == 404 and "Không có trang này" in missing.text
+        script = instructor.http.get(f"{demo_hub.url}{link}/static/js/manage_assignments.js", timeout=60)
+        assert script.status_code == 200 and "Thêm bài tập mới" in script.text
+        assert instructor.http.get(f"{demo_hub.url}{link}/static/js/khong-co.js", timeout=60).status_code == 404
         # opened top-level: the hub's protection against framing stays in place
         assert page.headers["content-security-policy"].startswith("frame-ancestors 'none'")
     course = instructor.http.get(f"{demo_hub.url}/services/portal/courses/{COURSE}", timeout=60)

@@ -1,5 +1,6 @@
-"""The reference list of English interface strings a Vietnamese page must not show: every text of JupyterHub's
-own templates (the pinned release's), as a person would read it. Pages built from a catalog show English only
+"""The reference lists of English interface strings a Vietnamese page must not show: every text of JupyterHub's
+own templates and of nbgrader's formgrader (templates and the texts its scripts put on the page), as shipped by
+the pinned releases, as a person would read them. Pages built from a catalog show English only
 inside `.en` / `.ts-en` spans, which the crawl removes before it looks."""
 
 from __future__ import annotations
@@ -9,28 +10,66 @@ from functools import lru_cache
 
 from hub.i18n.upstream import jupyterhub_templates
 
+# A page's text as read, without the English helper spans (.en, .ts-en) our bilingual pages carry.
+VISIBLE_TEXT = """() => {
+    const copy = document.body.cloneNode(true);
+    copy.querySelectorAll(".en, .ts-en, script, style, noscript").forEach((e) => e.remove());
+    return copy.textContent;
+}"""
 NOT_UI = {"JupyterHub", "URL", "Server"}  # product names and words our Vietnamese pages may carry as data
+
+
+def _template_texts(text: str) -> set[str]:
+    """The texts a person reads in a Jinja/HTML template (scripts, styles, comments and expressions left out)."""
+    for pattern in (r"<script.*?</script>", r"<style.*?</style>", r"<svg.*?</svg>", r"\{#.*?#\}", r"<!--.*?-->"):
+        text = re.sub(pattern, "", text, flags=re.S)
+    text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}|<[^>]+>", "\n", text, flags=re.S)
+    return {line for line in map(_reading, text.split("\n")) if line}
+
+
+def _reading(line: str) -> str:
+    line = " ".join(line.split()).strip(" .,:;()'")
+    if len(line) < 4 or line in NOT_UI or not re.search(r"[A-Za-z]{3}", line):
+        return ""
+    if " " not in line and line.islower():
+        return ""  # lone lower-case words (start, stop, delete) are too common inside data to judge
+    return line
 
 
 @lru_cache(maxsize=1)
 def jupyterhub_strings() -> tuple[str, ...]:
     found: set[str] = set()
     for path in sorted(jupyterhub_templates().glob("*.html")):
-        text = path.read_text(encoding="utf-8")
-        for pattern in (r"<script.*?</script>", r"<style.*?</style>", r"\{#.*?#\}"):
-            text = re.sub(pattern, "", text, flags=re.S)
-        text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}|<[^>]+>", "\n", text, flags=re.S)
-        for line in text.split("\n"):
-            line = " ".join(line.split()).strip(" .,:;()'")
-            if len(line) < 4 or line in NOT_UI or not re.search(r"[A-Za-z]{3}", line):
-                continue
-            if " " not in line and line.islower():
-                continue  # lone lower-case words (start, stop, delete) are too common inside data to judge
-            found.add(line)
+        found |= _template_texts(path.read_text(encoding="utf-8"))
     return tuple(sorted(found))
 
 
-def english_left(visible_text: str) -> list[str]:
-    """The reference strings found in a page's visible text (English spans removed beforehand)."""
+WORDS = r"[A-Z][a-z]+(?:[ -][A-Za-z][A-Za-z']*)*[.?!]*|[A-Za-z']+(?: [A-Za-z']+)+[.?!]*"  # "Edit", "tests failed"
+FORMGRADER_NOT_UI = {"nbgrader", "Email", "Content-Type", "X-XSRFToken", "application/json", "None"}
+
+
+@lru_cache(maxsize=1)
+def formgrader_strings() -> tuple[str, ...]:
+    """nbgrader's formgrader: its templates' texts, and the texts in its scripts' string literals that read as
+    words for people (a capitalised word or several words; not selectors, URLs, keys or HTTP verbs)."""
+    from hub.services.formgrader.translation import formgrader_root
+
+    root = formgrader_root()
+    found: set[str] = set()
+    for path in [*sorted((root / "templates").glob("*.tpl")), *sorted((root / "templates/formgrade").glob("*.j2"))]:
+        found |= _template_texts(path.read_text(encoding="utf-8"))
+    for path in sorted((root / "static/js").glob("*.js")):
+        for quoted in re.findall(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'', path.read_text(encoding="utf-8")):
+            for piece in re.sub(r"<[^>]+>", "\n", "".join(quoted)).split("\n"):
+                piece = _reading(piece)
+                if piece and re.fullmatch(WORDS, piece) and not piece.isupper():
+                    found.add(piece)
+    return tuple(sorted(found - FORMGRADER_NOT_UI))
+
+
+def english_left(visible_text: str, reference: tuple[str, ...] | None = None) -> list[str]:
+    """The reference strings (JupyterHub's by default) found in a page's visible text (English spans removed
+    beforehand)."""
     text = " ".join(visible_text.split())
-    return [s for s in jupyterhub_strings() if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", text)]
+    strings = jupyterhub_strings() if reference is None else reference
+    return [s for s in strings if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", text)]

@@ -185,7 +185,7 @@ def test_action_results_carry_no_server_paths() -> None:
     summary = summarise("generate_feedback", result, root)
     assert set(summary) == {"success", "log"} and summary["success"] is False
     text = summary["log"]
-    assert text.splitlines()[0] == "Không tạo được phản hồi. / Feedback could not be generated."
+    assert text.splitlines()[0] == "Không tạo được nhận xét. / Feedback could not be generated."
     assert "autograded/hv1/x/bai.ipynb" in text  # the course's own paths, relative
     assert "/srv" not in text and ".venv" not in text and "/root" not in text and "[INFO]" not in text
     assert summarise("release", {"success": True, "log": f"[INFO] {root}"}, root) == {

@@ -62,10 +62,14 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
             "--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False",
             "--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False",
             "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False",
+            # nbgrader's formgrader is loaded by ours (restrictions.py), in order, before it is restricted
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=False",
             "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
             "--ServerApp.jpserver_extensions=jupyter_lsp=False",
             # kept on its course; actions answer with a short bilingual line, not a log full of server paths
             "--ServerApp.jpserver_extensions=hub.services.formgrader.restrictions=True",
+            # a restriction that fails to load stops the service instead of leaving it unrestricted
+            "--ServerApp.reraise_server_extension_failures=True",
             # no Python or configuration file can be written into the course folder
             "--ServerApp.contents_manager_class=hub.services.formgrader.restrictions.CourseContentsManager",
             *(["--ServerApp.allow_root=True"] if as_root else []),

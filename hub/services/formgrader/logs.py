@@ -32,8 +32,8 @@ DONE = {  # action: what its dialog says when it worked
     "release": Text("Đã phát bài tập cho học viên.", "Assignment released."),
     "collect": Text("Đã thu bài nộp.", "Submissions collected."),
     "autograde": Text("Đã chấm.", "Graded."),
-    "generate_feedback": Text("Đã tạo phản hồi.", "Feedback generated."),
-    "release_feedback": Text("Đã gửi phản hồi cho học viên.", "Feedback released to the learners."),
+    "generate_feedback": Text("Đã tạo nhận xét.", "Feedback generated."),
+    "release_feedback": Text("Đã gửi nhận xét cho học viên.", "Feedback released to the learners."),
 }
 FAILED = {  # action: what it says when it did not
     "assign": Text("Không tạo được bản bài tập cho học viên.", "The student version could not be created."),
@@ -41,8 +41,8 @@ FAILED = {  # action: what it says when it did not
     "release": Text("Không phát được bài tập.", "The assignment could not be released."),
     "collect": Text("Không thu được bài nộp.", "Submissions could not be collected."),
     "autograde": Text("Không chấm được ở đây.", "Cannot grade here."),
-    "generate_feedback": Text("Không tạo được phản hồi.", "Feedback could not be generated."),
-    "release_feedback": Text("Không gửi được phản hồi.", "Feedback could not be released."),
+    "generate_feedback": Text("Không tạo được nhận xét.", "Feedback could not be generated."),
+    "release_feedback": Text("Không gửi được nhận xét.", "Feedback could not be released."),
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:[^\s'\"(),:]+)")

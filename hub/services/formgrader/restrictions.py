@@ -151,10 +151,15 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     from jupyter_server.utils import url_path_join
+    from nbgrader.server_extensions.formgrader import load_jupyter_server_extension as load_formgrader
 
     from hub.services.formgrader.fast_api import install
     from hub.services.formgrader.logs import output_transform
+    from hub.services.formgrader.translation import install as install_vietnamese
 
+    # nbgrader's formgrader is loaded here, not as an extension of its own (the service turns that off), so
+    # that it is in place before what follows changes it: extensions load in alphabetical order.
+    load_formgrader(serverapp)
     install()  # nbgrader's pages read the gradebook in bulk (fast_api.py: which nbgrader, and why)
     web_app = serverapp.web_app
     pattern = url_path_join(web_app.settings["base_url"], r"/formgrader/?")
@@ -164,4 +169,6 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     rules.insert(0, rules.pop(-2))
     # First in line, ahead of any compression, so the transform reads nbgrader's JSON as written.
     web_app.transforms.insert(0, output_transform(str(serverapp.root_dir)))
-    serverapp.log.info("Trường Số: formgrader kept on its course; action logs summarised; bulk gradebook reads")
+    translated = install_vietnamese(web_app)  # raises, naming the file, if nbgrader's words changed
+    serverapp.log.info("Trường Số: formgrader kept on its course; action logs summarised; bulk gradebook reads; "
+                       "%d of its files in Vietnamese", translated)  # fmt: skip
