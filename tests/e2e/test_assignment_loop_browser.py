@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from support.browser import ARTIFACTS, browser_login
+from support.english_ui import VISIBLE_TEXT, english_left, formgrader_strings, lab_strings
 
 COURSE = "phan-tich-du-lieu"
 ASSIGNMENT = "02-lam-sach-du-lieu"
@@ -75,8 +76,8 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     panel_text = panel.inner_text()
     for heading in ("Bài đã phát", "Bài đã tải về", "Bài đã nộp"):
         assert heading in panel_text, panel_text
-    for english in ("Released assignments", "Downloaded assignments", "Submitted assignments"):
-        assert english not in panel_text, panel_text
+    # none of the tab's English (the pinned bundle's texts, tests/support/english_ui.py) is left on screen
+    assert not english_left(panel_text, lab_strings()), panel_text
     learner.screenshot(path=str(ARTIFACTS / "assignment-list-released.png"), full_page=True)
     fetch = learner.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Tải về").first
     fetch.wait_for(timeout=60_000)
@@ -86,6 +87,7 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     submit.click()
     # the server's receipt time, in Vietnam time and labelled (nbgrader shows UTC as it is)
     learner.get_by_text(re.compile(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(giờ Việt Nam\)")).first.wait_for(timeout=60_000)
+    assert not english_left(panel.inner_text(), lab_strings())  # fetched and submitted: still Vietnamese
     learner.screenshot(path=str(ARTIFACTS / "assignment-list-submitted.png"), full_page=True)
 
     formgrader.reload()
@@ -98,3 +100,4 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     formgrader.goto(f"{hub.url}/services/{COURSE}/formgrader/manage_submissions/{ASSIGNMENT}")
     formgrader.get_by_text("hocvien1").first.wait_for(timeout=60_000)
     formgrader.screenshot(path=str(ARTIFACTS / "formgrader-submissions.png"), full_page=True)
+    assert not english_left(formgrader.evaluate(VISIBLE_TEXT), formgrader_strings())  # with a submission listed

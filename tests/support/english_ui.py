@@ -67,6 +67,28 @@ def formgrader_strings() -> tuple[str, ...]:
     return tuple(sorted(found - FORMGRADER_NOT_UI))
 
 
+# nbgrader's learner lab extension as shipped (the host's copy; images/workspace/nbgrader_lab_vi.py rewrites the
+# image's): the texts it puts on screen.
+LAB_BUNDLE = "share/jupyter/labextensions/@jupyter/nbgrader/static/161.290a640318af4049.js"
+LAB_TEXT = (
+    r'(?:innerText|textContent|title|placeholder)\s*[=:]\s*"([^"\\]*)"',
+    r'(?:label|body|caption)\s*:\s*"([^"\\]*)"',
+    r"\\n\s+([A-Z][^\"\\<>]*?)\\n",
+    r"<(?:div|span|p|h\d|button|label)[^>]*>\s*([^<>{}]+?)\s*</",
+)
+
+
+@lru_cache(maxsize=1)
+def lab_strings() -> tuple[str, ...]:
+    """The Assignments tab's and Validate button's English, from the pinned nbgrader's lab bundle."""
+    import sys
+    from pathlib import Path
+
+    bundle = (Path(sys.prefix) / LAB_BUNDLE).read_text(encoding="utf-8")
+    found = {_reading(text.replace("\\n", " ")) for pattern in LAB_TEXT for text in re.findall(pattern, bundle)}
+    return tuple(sorted(found - {""}))
+
+
 def english_left(visible_text: str, reference: tuple[str, ...] | None = None) -> list[str]:
     """The reference strings (JupyterHub's by default) found in a page's visible text (English spans removed
     beforehand)."""
