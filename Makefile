@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 DATA_DIR ?= data
 
-.PHONY: run test test-fast setup system-deps system-deps-test docker-engine lint clean help
+.PHONY: run test test-fast setup oidc-provider system-deps system-deps-test docker-engine lint clean help
 
 help:
 	@echo "make run   — cài đặt và chạy hub demo / set up and run the demo hub on http://127.0.0.1:$(PORT)"
@@ -26,7 +26,7 @@ run: setup
 # --dist loadgroup) did not keep a module's hub tests on one worker (pytest-xdist 3.8.0 tags groups onto
 # item._nodeid, which pytest 9.2 no longer reads). Both runs always run; make fails if either failed.
 SELF_CONTAINED := not docker and not browser and not postgres and not hub
-test: setup system-deps-test
+test: setup system-deps-test oidc-provider
 	bash scripts/ensure-docker.sh
 	$(BIN)/truongso images build
 	$(BIN)/ruff check .
@@ -41,6 +41,11 @@ test-fast: setup
 	TRUONGSO_TEST_FAST=1 $(BIN)/pytest -n 2 -m "$(SELF_CONTAINED) and not slow" --durations=10
 
 setup: $(VENV)/.installed $(VENV)/proxy/.installed
+
+# The OpenID provider the OIDC sign-in tests start (tests/support/oidc: panva's oidc-provider, locked): installed
+# here so an unreachable registry fails the setup, not a test.
+oidc-provider: $(VENV)/.installed
+	$(BIN)/python tests/support/oidc_provider.py
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

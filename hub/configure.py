@@ -53,6 +53,15 @@ def apply_auth(settings: HubSettings, c: Config) -> None:
         c.TruongSoAuthenticator.ldap_url = settings.ldap_url
         c.TruongSoAuthenticator.ldap_bind_dn_template = list(settings.ldap_bind_dn_template)
         c.TruongSoAuthenticator.ldap_allowed_groups = list(settings.ldap_allowed_groups)
+    if settings.oidc_issuer:  # ministry sign-in (hub/auth/oidc.py)
+        from pathlib import Path
+
+        c.TruongSoAuthenticator.oidc_issuer = settings.oidc_issuer
+        c.TruongSoAuthenticator.oidc_client_id = settings.oidc_client_id
+        secret = settings.oidc_client_secret_file
+        c.TruongSoAuthenticator.oidc_client_secret = Path(secret).read_text().strip() if secret else ""
+        c.TruongSoAuthenticator.oidc_username_claim = settings.oidc_username_claim
+    if settings.ldap_url or settings.oidc_issuer:
         c.TruongSoAuthenticator.local_passwords = settings.local_passwords
     c.TruongSoAuthenticator.minimum_password_length = settings.min_password_length
     c.TruongSoAuthenticator.check_common_password = True

@@ -48,6 +48,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ldap_url",
         "ldap_bind_dn_template",
         "ldap_allowed_groups",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret_file",
+        "oidc_username_claim",
         "local_passwords",
         "login_max_failures",
         "login_max_failures_per_address",
@@ -158,8 +162,22 @@ class HubSettings(DataDirSettings, HasTraits):
     ldap_allowed_groups = List(
         Unicode(), help="Group DNs a ministry account must belong to (a disabled account is taken out); empty: any."
     ).tag(config=True)
+    oidc_issuer = Unicode(
+        "",
+        help="The ministry's OpenID Connect provider (issuer URL, e.g. https://sso.bo.gov.vn/realms/bo) for "
+        "sign-in; its redirect URI for this hub is <public_url>hub/oauth_callback. Empty: no OIDC sign-in.",
+    ).tag(config=True)
+    oidc_client_id = Unicode("", help="This hub's client id at the OpenID provider.").tag(config=True)
+    oidc_client_secret_file = Unicode(
+        "", help="A file holding this hub's client secret at the OpenID provider (kept out of truongso.toml)."
+    ).tag(config=True)
+    oidc_username_claim = Unicode(
+        "preferred_username",
+        help="The provider's claim matched with the directory's usernames; the e-mail claim is tried next.",
+    ).tag(config=True)
     local_passwords = Bool(
-        True, help="With LDAP: local passwords work too (false: ministry accounts only; the admin's always works)."
+        True,
+        help="With LDAP or OIDC: local passwords work too (false: ministry accounts only; the admin's always works).",
     ).tag(config=True)
     login_max_failures_per_address = Integer(
         100,
@@ -341,6 +359,21 @@ class HubSettings(DataDirSettings, HasTraits):
         scheme, _, rest = value.partition("://")
         if value and (scheme not in ("ldap", "ldaps") or not rest.strip("/")):
             raise TraitError(f"ldap_url must be ldap://host[:port] or ldaps://host[:port], not {value!r}")
+        return value
+
+    @validate("oidc_issuer")
+    def _valid_oidc_issuer(self, proposal: dict) -> str:
+        value = proposal["value"].strip().rstrip("/")
+        scheme, _, rest = value.partition("://")
+        if value and (scheme not in ("http", "https") or not rest):
+            raise TraitError(f"oidc_issuer must be an http(s):// URL (the provider's issuer), not {value!r}")
+        return value
+
+    @validate("oidc_client_secret_file")
+    def _readable_secret(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if value and not os.access(value, os.R_OK):
+            raise TraitError(f"oidc_client_secret_file: cannot read {value}")
         return value
 
     @validate("ssl_cert", "ssl_key")

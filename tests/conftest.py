@@ -37,6 +37,7 @@ NEEDS = {
         "culler_hub",
         "tls_hub",
         "ldap_hub",
+        "oidc_hub",
     },
     "slow": {"graded"},  # every course generated and autograded by nbgrader (tests/courses)
 }

@@ -116,7 +116,20 @@ class TruongSoAuthenticator(NativeAuthenticator):
     )
     ldap_bind_dn_template = List(Unicode(), help="DNs to bind as, {username} filled in.").tag(config=True)
     ldap_allowed_groups = List(Unicode(), help="Group DNs a ministry account must be in (empty: any).").tag(config=True)
-    local_passwords = Bool(True, help="Local passwords besides LDAP (the admin's always works).").tag(config=True)
+    oidc_issuer = Unicode("", help="The ministry's OpenID provider (issuer URL); empty: no OIDC sign-in.").tag(
+        config=True
+    )
+    oidc_client_id = Unicode("", help="This hub's client id at the OpenID provider.").tag(config=True)
+    oidc_client_secret = Unicode("", help="This hub's client secret at the OpenID provider.").tag(config=True)
+    oidc_username_claim = Unicode("preferred_username", help="The claim matched with directory usernames.").tag(
+        config=True
+    )
+    oidc_email_claim = Unicode("email", help="The claim matched with directory e-mails when usernames differ.").tag(
+        config=True
+    )
+    local_passwords = Bool(True, help="Local passwords besides LDAP / OIDC (the admin's always works).").tag(
+        config=True
+    )
     max_failures_per_address = Integer(
         0, help="Failed logins from one source address before it is refused for seconds_before_next_try; 0: off."
     ).tag(config=True)
@@ -126,6 +139,7 @@ class TruongSoAuthenticator(NativeAuthenticator):
         super().__init__(add_new_table=False, **kwargs)
         self._directory: Directory | None = None
         self._ministry: Any = None
+        self._oidc: Any = None
 
     @property
     def directory(self) -> Directory:
@@ -158,7 +172,7 @@ class TruongSoAuthenticator(NativeAuthenticator):
             verdict = self._ministry_verdict(username, password)
             if verdict is Verdict.accepted:
                 model = self._auth_model(username, membership_of(session, username))
-            elif verdict is None or self.local_passwords:
+            elif self.local_passwords or username == ADMIN_USERNAME or not (self.ldap_url or self.oidc_issuer):
                 info = session.query(UserInfo).filter(UserInfo.username == username).one_or_none()
                 stored = bytes(info.password) if info is not None and info.is_authorized and info.password else None
                 if check_password(password, stored):  # the same bcrypt work with or without an account
@@ -180,6 +194,32 @@ class TruongSoAuthenticator(NativeAuthenticator):
             self._ministry = MinistryDirectory(self.ldap_url, list(self.ldap_bind_dn_template),
                                                list(self.ldap_allowed_groups))  # fmt: skip
         return self._ministry.check(username, password)
+
+    @property
+    def oidc(self) -> Any:
+        """The ministry's OpenID sign-in (hub/auth/oidc.py), or None when there is none."""
+        if self._oidc is None and self.oidc_issuer:
+            from hub.auth.oidc import MinistryOIDC
+
+            self._oidc = MinistryOIDC(
+                issuer=self.oidc_issuer,
+                client_id=self.oidc_client_id,
+                client_secret=self.oidc_client_secret,
+                username_claim=self.oidc_username_claim,
+                email_claim=self.oidc_email_claim,
+                scope=["openid", "profile", "email"],
+                manage_groups=True,
+                manage_roles=True,
+                school=self,
+                log=self.log,
+            )
+        return self._oidc
+
+    async def model_for_ministry_account(self, name: str, email: str | None) -> dict | None:
+        """The school's auth model for a person the OpenID provider signed in (None: not one of ours)."""
+        from hub.auth.oidc import ministry_auth_model
+
+        return await ministry_auth_model(self, name, email)
 
     def ministry_unreachable(self) -> bool:
         """The login page says so: a failed login then is not the learner's fault."""
@@ -286,7 +326,12 @@ class TruongSoAuthenticator(NativeAuthenticator):
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         from hub.auth.handlers import ChangePasswordHandler, LoginHandler
 
-        return [(r"/login", LoginHandler), (r"/change-password", ChangePasswordHandler)]
+        handlers = [(r"/login", LoginHandler), (r"/change-password", ChangePasswordHandler)]
+        if self.oidc_issuer:  # ministry sign-in: oauthenticator's pages, pointed at the OIDC authenticator
+            from hub.auth.oidc import OidcCallbackHandler, OidcLoginHandler
+
+            handlers += [(r"/oauth_login", OidcLoginHandler), (r"/oauth_callback", OidcCallbackHandler)]
+        return handlers
 
 
 def client_address(request: Any) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.handlers.login import LoginHandler as HubLoginHandler
 from tornado import web
@@ -15,6 +17,10 @@ MESSAGES = {
     "ldap_down": (
         "Không kết nối được máy chủ tài khoản của bộ (LDAP). Hãy thử lại sau ít phút hoặc báo quản trị viên.",
         "The ministry's account server (LDAP) cannot be reached. Try again in a few minutes or tell the admin.",
+    ),
+    "oidc_down": (
+        "Không kết nối được máy chủ tài khoản của bộ (OIDC). Hãy thử lại sau ít phút hoặc báo quản trị viên.",
+        "The ministry's sign-in server (OIDC) cannot be reached. Try again in a few minutes or tell the admin.",
     ),
     "locked": (
         "Tài khoản tạm thời bị khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau {minutes} phút, "
@@ -48,7 +54,13 @@ def message(key: str, **values: object) -> dict[str, str]:
 
 
 class LoginHandler(HubLoginHandler):
-    """JupyterHub's login form (XSRF and all) with lock-out and first-login messages."""
+    """JupyterHub's login form (XSRF and all) with lock-out and first-login messages, and the ministry's OpenID
+    sign-in button when there is one (hub/auth/oidc.py)."""
+
+    def _render(self, login_error: dict | str | None = None, username: str | None = None, **kwargs: Any) -> Any:
+        if login_error is None and self.authenticator.oidc_issuer and self.get_argument("oidc", "") == "down":
+            login_error = message("oidc_down")  # OidcLoginHandler could not reach the provider
+        return super()._render(login_error=login_error, username=username, **kwargs)
 
     async def post(self) -> None:
         data = {

@@ -10,12 +10,19 @@ from functools import lru_cache
 
 from hub.i18n.upstream import jupyterhub_templates
 
-# A page's text as read, without the English helper spans (.en, .ts-en) our bilingual pages carry.
-VISIBLE_TEXT = """() => {
+
+def visible_text_without(selectors: str = "") -> str:
+    """JavaScript giving a page's text as read, without the English helper spans (.en, .ts-en) our bilingual
+    pages carry and without `selectors` (e.g. a learner's notebook shown inside the page: data, not words)."""
+    removed = ".en, .ts-en, script, style, noscript" + (f", {selectors}" if selectors else "")
+    return f"""() => {{
     const copy = document.body.cloneNode(true);
-    copy.querySelectorAll(".en, .ts-en, script, style, noscript").forEach((e) => e.remove());
+    copy.querySelectorAll("{removed}").forEach((e) => e.remove());
     return copy.textContent;
-}"""
+}}"""
+
+
+VISIBLE_TEXT = visible_text_without()
 NOT_UI = {"JupyterHub", "URL", "Server"}  # product names and words our Vietnamese pages may carry as data
 
 

@@ -157,14 +157,17 @@ def start_hub(
 
 
 @contextmanager
-def running_demo_hub(data_dir: Path, spawner: str = "local", toml: str = "", timeout: float = 180) -> Iterator[Hub]:
+def running_demo_hub(
+    data_dir: Path, spawner: str = "local", toml: str = "", timeout: float = 180, port: int | None = None
+) -> Iterator[Hub]:
     """`truongso up --demo --spawner <spawner>` on `data_dir` with the tests' admin password and, if given,
     `toml` as its truongso.toml; stopped when the block ends."""
     if toml:
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "truongso.toml").write_text(toml, encoding="utf-8")
     hub = start_hub(
-        data_dir, "--demo", "--spawner", spawner, env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}, timeout=timeout
+        data_dir, "--demo", "--spawner", spawner, env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}, timeout=timeout,
+        port=port,
     )
     try:
         yield hub
