@@ -166,7 +166,12 @@ def running_demo_hub(
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "truongso.toml").write_text(toml, encoding="utf-8")
     hub = start_hub(
-        data_dir, "--demo", "--spawner", spawner, env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD}, timeout=timeout,
+        data_dir,
+        "--demo",
+        "--spawner",
+        spawner,
+        env={"TRUONGSO_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        timeout=timeout,
         port=port,
     )
     try:
