@@ -37,6 +37,10 @@ TRANSLATIONS: list[tuple[str, str]] = [
     ('innerText="Validate"', 'innerText="Kiểm tra bài"'),
     ('innerText="Validating..."', 'innerText="Đang kiểm tra..."'),
     ('this.setButtonLabel("Saving...")', 'this.setButtonLabel("Đang lưu...")'),
+    ('this.setButtonLabel("Validating...")', 'this.setButtonLabel("Đang kiểm tra...")'),
+    # the label the button gets back once a validation is over (its default argument)
+    ('setButtonLabel(e="Validate")', 'setButtonLabel(e="Kiểm tra bài")'),
+    ('tooltip:"Validate Assignment"', 'tooltip:"Kiểm tra bài (chạy lại cả sổ và các ô kiểm tra)"'),
     (
         ">Released, downloaded, and submitted assignments for course:<",
         ">Bài đã phát, đã tải về và đã nộp của khoá học:<",
@@ -70,6 +74,7 @@ TRANSLATIONS: list[tuple[str, str]] = [
     ('title:"Validation failed"', 'title:"Không kiểm tra được"'),
     ('body:"Cannot save notebook"', 'body:"Không lưu được sổ"'),
     ("body:`Cannot validate: ${e}`", "body:`Không kiểm tra được: ${e}`"),
+    ("body:`Cannot check version: ${e}`", "body:`Không kiểm tra được phiên bản: ${e}`"),
     ('title:"Version Mismatch"', 'title:"Phiên bản không khớp"'),
     ('innerText="Success! Your notebook passes all the tests."', 'innerText="Tốt! Sổ của bạn qua mọi ô kiểm tra."'),
     ('innerText="The following cell failed:"', 'innerText="Ô sau chưa đạt:"'),

@@ -1,6 +1,7 @@
 """In a real browser: the instructor releases from the formgrader, a learner fetches and submits from
 JupyterLab's assignment list (its Vietnamese buttons) in their own container, the instructor collects and sees
-the submission."""
+the submission, and the learner's Validate button ("Kiểm tra bài") gives its results in Vietnamese. Every screen
+is checked against the pinned nbgrader's English (tests/support/english_ui.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from support.english_ui import VISIBLE_TEXT, english_left, formgrader_strings, l
 
 COURSE = "phan-tich-du-lieu"
 ASSIGNMENT = "02-lam-sach-du-lieu"
+NOTEBOOK = "lam-sach-du-lieu.ipynb"
 
 
 def dismiss_result(page) -> None:
@@ -101,3 +103,19 @@ def test_release_submit_collect_in_the_browser(docker_demo_hub, browser) -> None
     formgrader.get_by_text("hocvien1").first.wait_for(timeout=60_000)
     formgrader.screenshot(path=str(ARTIFACTS / "formgrader-submissions.png"), full_page=True)
     assert not english_left(formgrader.evaluate(VISIBLE_TEXT), formgrader_strings())  # with a submission listed
+
+    # the fetched notebook's Validate button and its result dialog (the released notebook: its tests fail)
+    learner.goto(f"{hub.url}/user/hocvien1/lab/tree/{COURSE}/{ASSIGNMENT}/{NOTEBOOK}")
+    validate = learner.get_by_role("button", name="Kiểm tra bài").first
+    validate.wait_for(timeout=180_000)
+    validate.click()
+    dialog = learner.locator(".jp-Dialog").filter(has_text="Kết quả kiểm tra").first
+    dialog.wait_for(timeout=300_000)  # the Validator runs the notebook in the learner's container
+    learner.screenshot(path=str(ARTIFACTS / "assignment-validate-result.png"), full_page=True)
+    shown = dialog.inner_text()
+    assert "Ô sau chưa đạt" in shown and not english_left(shown, lab_strings()), shown
+    dialog.get_by_role("button").last.click()
+    # once the validation is over the button takes its label back: in Vietnamese too
+    button = learner.locator(".validate-button").first
+    button.get_by_text("Kiểm tra bài").wait_for(timeout=30_000)
+    assert not english_left(button.inner_text(), lab_strings()), button.inner_text()

@@ -78,7 +78,8 @@ def formgrader_strings() -> tuple[str, ...]:
 # image's): the texts it puts on screen.
 LAB_BUNDLE = "share/jupyter/labextensions/@jupyter/nbgrader/static/161.290a640318af4049.js"
 LAB_TEXT = (
-    r'(?:innerText|textContent|title|placeholder)\s*[=:]\s*"([^"\\]*)"',
+    r'(?:innerText|textContent|title|placeholder|tooltip)\s*[=:]\s*"([^"\\]*)"',
+    r'setButtonLabel\((?:e=)?"([^"\\]*)"',
     r'(?:label|body|caption)\s*:\s*"([^"\\]*)"',
     r"\\n\s+([A-Z][^\"\\<>]*?)\\n",
     r"<(?:div|span|p|h\d|button|label)[^>]*>\s*([^<>{}]+?)\s*</",
