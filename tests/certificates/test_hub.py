@@ -223,6 +223,7 @@ def test_after_revoke_the_page_says_revoked_and_the_pdf_is_gone(cert_hub: Hub, i
     url = f"{cert_hub.url}{PREFIX}verify/{issued['serial']}/{issued['code']}"
     learner = login(cert_hub, "hocvien1")
     credential = learner.http.get(f"{cert_hub.url}{PREFIX}me/{issued['serial']}.json", timeout=30)
+    issued["credential"] = credential.content  # for the restored backup (below)
     revoke = truongso(
         "certificates", "revoke", issued["serial"], "--reason", "Kiểm thử thu hồi", "--data-dir", str(cert_hub.data_dir)
     )
@@ -242,3 +243,32 @@ def test_after_revoke_the_page_says_revoked_and_the_pdf_is_gone(cert_hub: Hub, i
     assert huge.status_code == 413, huge.status_code  # a clean answer through the proxy, not a proxy error
     again = learner.http.get(f"{cert_hub.url}{PREFIX}me/{issued['serial']}.pdf", timeout=30)
     assert again.status_code == 410  # a revoked certificate is not printed again
+
+
+def test_a_restored_backup_keeps_certificates_signed_and_revoked_ones_revoked(
+    cert_hub: Hub, issued: dict, tmp_path: Path
+) -> None:
+    """Issue 16: backed up while the hub runs, restored into an empty folder and started as a hub of its own:
+    the revoked certificate is still revoked, with its reason, and its signed credential still checks out against
+    the restored signing key (a credential the key did not sign is refused as such)."""
+    assert "credential" in issued, "runs after test_after_revoke_the_page_says_revoked_and_the_pdf_is_gone"
+    archive = tmp_path / "sao-luu.tar.gz"
+    done = truongso("backup", "--data-dir", str(cert_hub.data_dir), "--output", str(archive))
+    assert done.returncode == 0, done.stderr
+    restored_dir = tmp_path / "restored" / "data"
+    done = truongso("restore", str(archive), "--data-dir", str(restored_dir))
+    assert done.returncode == 0, done.stderr
+    restored = start_hub(restored_dir, "--spawner", "local", timeout=600)
+    try:
+        page = requests.get(f"{restored.url}{PREFIX}verify/{issued['serial']}/{issued['code']}", timeout=30)
+        assert status_of(page) == "revoked" and "Kiểm thử thu hồi" in page.text
+        upload = requests.post(f"{restored.url}{PREFIX}verify", files={"credential": ("c.json", issued["credential"])},
+                               timeout=30)  # fmt: skip
+        assert status_of(upload) == "revoked"  # signed by the restored key, then revoked
+        forged = json.loads(issued["credential"])
+        forged["credentialSubject"]["identifier"][0]["identityHash"] = "Người Khác"  # another name, same signature
+        upload = requests.post(f"{restored.url}{PREFIX}verify", timeout=30,
+                               files={"credential": ("c.json", json.dumps(forged).encode())})  # fmt: skip
+        assert status_of(upload) not in ("valid", "revoked")
+    finally:
+        restored.stop()
