@@ -12,7 +12,6 @@ on our login page instead of the browser's "cannot connect").
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from oauthenticator.generic import GenericOAuthenticator
@@ -27,17 +26,12 @@ from hub.directory.accounts import ADMIN_USERNAME
 from hub.directory.membership import membership_of
 from hub.directory.models import Person
 
-UNREACHABLE_MEMORY = 60  # seconds the login page keeps saying the provider could not be reached
 DISCOVERY_TIMEOUT = 10
 
 NOT_IN_SCHOOL = (
     "Tài khoản bộ/ngành này chưa có trong danh sách học viên hay giảng viên của trường. Hãy báo quản trị viên "
     "của trường (tên đăng nhập hoặc email phải trùng với hồ sơ ở trường). / This ministry account is not one of "
     "the school's people: ask the school's admin (the username or e-mail must match the school's record)."
-)
-NOT_AN_ADMIN_ROUTE = (
-    "Tài khoản quản trị của trường đăng nhập bằng mật khẩu của trường. / The school's admin account logs in with "
-    "its local password."
 )
 
 
@@ -53,10 +47,6 @@ class MinistryOIDC(GenericOAuthenticator):
     email_claim = Unicode("email", help="The userinfo claim matched with the directory's e-mails.").tag(config=True)
     school = AnyTrait(help="The TruongSoAuthenticator this one signs people in for.")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.unreachable_at = 0.0
-
     async def discover(self) -> None:
         """The provider's endpoints from its discovery document; ProviderUnreachable when it does not answer."""
         url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
@@ -64,22 +54,20 @@ class MinistryOIDC(GenericOAuthenticator):
             response = await AsyncHTTPClient().fetch(url, request_timeout=DISCOVERY_TIMEOUT,
                                                      connect_timeout=DISCOVERY_TIMEOUT)  # fmt: skip
             document = json.loads(response.body)
+            # OpenID Connect Discovery 1.0 §4.3: the document must name the issuer it was asked for
+            if str(document.get("issuer", "")).rstrip("/") != self.issuer.rstrip("/"):
+                raise ValueError(f"the document names issuer {document.get('issuer')!r}, not {self.issuer!r}")
             self.authorize_url = document["authorization_endpoint"]
             self.token_url = document["token_endpoint"]
             self.userdata_url = document["userinfo_endpoint"]
         except (OSError, HTTPClientError, ValueError, KeyError) as exc:
-            self.unreachable_at = time.monotonic()
             self.log.warning("OIDC provider %s unreachable or unreadable: %s", url, exc)
             raise ProviderUnreachable(str(exc)) from exc
-
-    def recently_unreachable(self) -> bool:
-        return bool(self.unreachable_at) and time.monotonic() - self.unreachable_at < UNREACHABLE_MEMORY
 
     async def authenticate(self, handler: web.RequestHandler, data: dict | None = None, **kwargs: Any) -> dict:
         try:
             model = await super().authenticate(handler, data, **kwargs)
         except (OSError, HTTPClientError) as exc:  # the provider went away between the redirect and the callback
-            self.unreachable_at = time.monotonic()
             raise web.HTTPError(503, "OIDC provider unreachable: %s", exc) from exc
         claims = (model.get("auth_state") or {}).get(self.user_auth_state_key) or {}
         email = claims.get(self.email_claim) if claims.get("email_verified", True) is not False else None

@@ -100,3 +100,39 @@ def test_an_unreadable_secret_file_is_refused_by_name(tmp_path: Path) -> None:
     assert HubSettings(oidc_client_secret_file=str(secret), oidc_issuer="https://sso.bo.gov.vn/").oidc_issuer == (
         "https://sso.bo.gov.vn"
     )
+
+
+def test_a_discovery_document_for_another_issuer_is_refused(directory_url: str) -> None:
+    """OpenID Connect Discovery §4.3: a document naming another issuer (a misdirected or spoofed one) is not used,
+    and a provider that does not answer is said as such."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from hub.auth.oidc import ProviderUnreachable
+
+    class Discovery(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            endpoints = {f"{name}_endpoint": f"https://x/{name}" for name in ("authorization", "token", "userinfo")}
+            body = json.dumps({"issuer": "https://sso.khac.example", **endpoints}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        auth = TruongSoAuthenticator(directory_url=directory_url, oidc_issuer=f"http://127.0.0.1:{server.server_port}")
+        with pytest.raises(ProviderUnreachable, match="names issuer"):
+            run_coroutine(auth.oidc.discover())
+        assert not auth.oidc.authorize_url  # nothing taken from it
+    finally:
+        server.shutdown()
+        server.server_close()
+    gone = TruongSoAuthenticator(directory_url=directory_url, oidc_issuer=f"http://127.0.0.1:{server.server_port}")
+    with pytest.raises(ProviderUnreachable):
+        run_coroutine(gone.oidc.discover())
