@@ -63,6 +63,19 @@ def test_after_the_session_only_idle_workspaces_stop() -> None:
     assert plan(now + timedelta(hours=1), [s], users, set(), PREWARM, GRACE).stop == []  # window passed
 
 
+def test_a_workspace_opened_after_the_session_is_the_learners_own() -> None:
+    """After the session a learner opens their workspace again (homework): it is not the session's idle one, even
+    before it reports any activity; one started during the session and idle since is."""
+    s = session(1, ("an", "binh", "chi"))
+    now = s.ends_at + GRACE
+    users = {
+        "an": Workspace(True, None, None, now - timedelta(seconds=5)),  # just opened: no activity reported yet
+        "binh": Workspace(True, None, s.ends_at - timedelta(hours=1), now - timedelta(minutes=1)),  # the same
+        "chi": Workspace(True, None, None, s.starts_at),  # pre-warmed for the session, never used
+    }
+    assert plan(now, [s], users, set(), PREWARM, GRACE).stop == ["chi"]
+
+
 def test_a_learner_needed_by_the_next_session_is_not_stopped() -> None:
     morning = session(1, ("an", "binh"), T0, hours=3)
     afternoon = session(2, ("an",), T0 + timedelta(hours=3, minutes=5), hours=3)
@@ -75,8 +88,10 @@ def test_a_learner_needed_by_the_next_session_is_not_stopped() -> None:
 def test_workspace_of_reads_the_hub_model() -> None:
     assert workspace_of({"servers": {}, "pending": None}) is None
     assert workspace_of({"servers": {}, "pending": "spawn"}) == Workspace(False, "spawn", None)
-    ws = workspace_of({"servers": {"": {"ready": True, "pending": None, "last_activity": "2026-12-07T01:02:03Z"}}})
-    assert ws == Workspace(True, None, datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC))
+    ws = workspace_of({"servers": {"": {"ready": True, "pending": None, "last_activity": "2026-12-07T01:02:03Z",
+                                        "started": "2026-12-07T00:59:00.123456Z"}}})  # fmt: skip
+    assert ws == Workspace(True, None, datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC),
+                           datetime(2026, 12, 7, 0, 59, 0, 123456, tzinfo=UTC))  # fmt: skip
 
 
 def test_capacity_fits_warns_on_overcommit_and_refuses_when_idle_does_not_fit() -> None:

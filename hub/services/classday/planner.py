@@ -43,6 +43,7 @@ class Workspace:
     ready: bool
     pending: str | None  # "spawn", "stop" or None
     last_activity: datetime | None
+    started: datetime | None = None
 
 
 @dataclass
@@ -92,7 +93,10 @@ def plan(
             workspace = hub_users.get(learner)
             if learner in needed or workspace is None or workspace.pending or learner in result.stop:
                 continue
-            if workspace.last_activity is None or workspace.last_activity <= idle_since:
+            if workspace.started is not None and workspace.started > session.ends_at:
+                continue  # opened after the session (homework, a late learner): theirs, not the session's
+            active = max((t for t in (workspace.last_activity, workspace.started) if t is not None), default=None)
+            if active is None or active <= idle_since:
                 result.stop.append(learner)
     return result
 

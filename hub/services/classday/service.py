@@ -102,11 +102,15 @@ def workspace_of(user: dict[str, Any]) -> Workspace | None:
     server = user.get("servers", {}).get("")
     if not server:
         return Workspace(False, "spawn", None) if user.get("pending") == "spawn" else None
-    activity = server.get("last_activity")
+
+    def moment(stamp: str | None) -> datetime | None:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
     return Workspace(
         bool(server.get("ready")),
         server.get("pending"),
-        datetime.fromisoformat(activity.replace("Z", "+00:00")) if activity else None,
+        moment(server.get("last_activity")),
+        moment(server.get("started")),
     )
 
 
