@@ -10,7 +10,6 @@ from traitlets.config import Config
 from hub.auth.landing import landing_url
 from hub.directory.accounts import ADMIN_USERNAME
 from hub.keys import HubSecrets
-from hub.processes import DATA_DIR_ENV
 from hub.settings import HubSettings
 
 TEMPLATES = Path(__file__).parent / "auth" / "templates"
@@ -169,8 +168,6 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
                     f"--timeout={settings.idle_timeout_seconds}",
                     f"--cull-every={cull_every(settings.idle_timeout_seconds)}",
                 ],
-                # how `truongso down` finds it when the hub itself could not stop it (killed, or too slow)
-                "environment": {DATA_DIR_ENV: str(settings.data_path)},
                 "display": False,
             }
         )
