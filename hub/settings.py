@@ -369,15 +369,8 @@ class HubSettings(DataDirSettings, HasTraits):
             raise TraitError(f"oidc_issuer must be an http(s):// URL (the provider's issuer), not {value!r}")
         return value
 
-    @validate("oidc_client_secret_file")
-    def _readable_secret(self, proposal: dict) -> str:
-        value = proposal["value"]
-        if value and not os.access(value, os.R_OK):
-            raise TraitError(f"oidc_client_secret_file: cannot read {value}")
-        return value
-
-    @validate("ssl_cert", "ssl_key")
-    def _readable_pem(self, proposal: dict) -> str:
+    @validate("ssl_cert", "ssl_key", "oidc_client_secret_file")
+    def _readable_file(self, proposal: dict) -> str:
         value = proposal["value"]
         if value and not os.access(value, os.R_OK):
             raise TraitError(f"{proposal['trait'].name}: cannot read {value}")
