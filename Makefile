@@ -32,7 +32,7 @@ test: setup system-deps-test oidc-provider
 	$(BIN)/ruff check .
 	failed=0; \
 	$(BIN)/pytest -n 2 -m "$(SELF_CONTAINED)" --durations=15 || failed=1; \
-	$(BIN)/pytest -m "not ($(SELF_CONTAINED))" || failed=1; \
+	$(BIN)/pytest -m "not ($(SELF_CONTAINED))" --durations=25 || failed=1; \
 	exit $$failed
 
 # The edit-test loop: no Docker engine, no browser, no PostgreSQL, no hub subprocess (markers come from the

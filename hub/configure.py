@@ -10,6 +10,7 @@ from traitlets.config import Config
 from hub.auth.landing import landing_url
 from hub.directory.accounts import ADMIN_USERNAME
 from hub.keys import HubSecrets
+from hub.processes import DATA_DIR_ENV, SERVICE_ENV
 from hub.settings import HubSettings
 
 TEMPLATES = Path(__file__).parent / "auth" / "templates"
@@ -188,6 +189,13 @@ def apply_services(settings: HubSettings, secrets: HubSecrets, c: Config) -> Non
         token_scopes.extend(s for s in spec.server_token_scopes if s not in token_scopes)
         environment.update(spec.workspace_env)
         user_scopes.extend(s for s in spec.user_scopes if s not in user_scopes)
+    for service in services:
+        if "command" in service:  # managed: how `truongso down` and the hub's exit find it (hub.processes)
+            service["environment"] = {
+                **service.get("environment", {}),
+                DATA_DIR_ENV: str(settings.data_path),
+                SERVICE_ENV: service["name"],
+            }
     c.JupyterHub.extra_user_scopes = user_scopes
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles

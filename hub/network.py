@@ -31,19 +31,30 @@ class WorkspaceNetwork:
 
 def ensure_workspace_network(client: object, name: str, prefix: str) -> WorkspaceNetwork:
     """Create the network if missing; refuse a same-named network that lets containers talk."""
-    from docker.errors import NotFound
+    from docker.errors import APIError, NotFound
 
     try:
         network = client.networks.get(name)
     except NotFound:
-        network = client.networks.create(
-            name,
-            driver="bridge",
-            internal=True,
-            enable_ipv6=False,  # the host firewall is IPv4 (iptables): no IPv6 path may exist to bypass it
-            options={"com.docker.network.bridge.enable_icc": "false"},
-            labels={"org.truongso.prefix": prefix},
-        )
+        try:
+            network = client.networks.create(
+                name,
+                driver="bridge",
+                internal=True,
+                enable_ipv6=False,  # the host firewall is IPv4 (iptables): no IPv6 path may exist to bypass it
+                options={"com.docker.network.bridge.enable_icc": "false"},
+                labels={"org.truongso.prefix": prefix},
+            )
+        except APIError as exc:
+            if "address pool" not in str(exc):
+                raise
+            # Docker's default pools hold about thirty bridge networks; unused ones are the usual cause
+            raise UserError(
+                f"Docker hết dải địa chỉ cho mạng mới {name}; xoá các mạng không dùng (docker network prune) "
+                "hoặc thêm dải vào default-address-pools của Docker",
+                f"Docker has no address range left for the new network {name}; remove unused networks "
+                "(docker network prune) or add ranges to Docker's default-address-pools",
+            ) from None
         network.reload()
     problem = network_problem(network.attrs)
     if problem is not None:

@@ -14,9 +14,10 @@ from pathlib import Path
 import psutil
 
 DATA_DIR_ENV = "TRUONGSO_DATA_DIR"
+SERVICE_ENV = "TRUONGSO_SERVICE"  # set on every hub-managed service (its name); local workspaces have no such mark
 
 
-def processes_of(data_dir: Path) -> list[int]:
+def processes_of(data_dir: Path, services_only: bool = False) -> list[int]:
     """Processes whose environment says they belong to this data directory (services, local workspaces)."""
     found = []
     for process in psutil.process_iter():
@@ -26,9 +27,15 @@ def processes_of(data_dir: Path) -> list[int]:
             environ = process.environ()
         except psutil.Error:  # gone, or not ours to read
             continue
-        if environ.get(DATA_DIR_ENV) == str(data_dir):
+        if environ.get(DATA_DIR_ENV) == str(data_dir) and (SERVICE_ENV in environ or not services_only):
             found.append(process.pid)
     return found
+
+
+def stop_services_left_behind(data_dir: Path) -> None:
+    """At the hub's exit: end the services its own clean-up did not (it stops them one by one and gives up on the
+    rest when one fails; seen in CI as an idle culler outliving its hub). Workspaces are not services: they stay."""
+    stop_processes(processes_of(data_dir, services_only=True))
 
 
 def pid_file(path: Path) -> list[int]:

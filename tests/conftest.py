@@ -1,6 +1,7 @@
 """Shared fixtures: real hubs started with `truongso up`, the Docker engine, our images.
 
-Docker resources made by a test session are named `truongso-test-<pid>-…` and removed at its end.
+Docker resources made by a test session are named `truongso-test-<pid>-…`: a hub's network goes when the hub
+stops, the rest at the session's end, and a session first removes what dead sessions left (support/docker_resources).
 Hub and container logs are attached to a test's report only when it fails.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.docker_resources import remove_docker_resources, remove_stale_test_resources
 from support.hub import Hub, running_demo_hub
 from support.requirements import require
 
@@ -95,39 +97,9 @@ def docker_client() -> object:
 @pytest.fixture(scope="session")
 def docker_prefix(docker_client: object) -> Iterator[str]:
     prefix = f"truongso-test-{os.getpid()}"
+    remove_stale_test_resources(docker_client)  # a killed run's networks would exhaust Docker's address pools
     yield prefix
     remove_docker_resources(docker_client, prefix)
-
-
-def remove_docker_resources(client: object, prefix: str) -> None:
-    from docker.errors import DockerException
-
-    from hub.network import WorkspaceNetwork, remove_host_firewall
-
-    for container in client.containers.list(all=True, filters={"name": f"{prefix}-"}):
-        try:
-            container.remove(force=True)
-        except DockerException:
-            pass
-    # Every hub of the run has its own sub-prefix (`<prefix>-e2e`, `<prefix>-loop`…) and so its own network.
-    for network in client.networks.list(filters={"name": prefix}):
-        if not (network.name.startswith(f"{prefix}-") and network.name.endswith("-workspaces")):
-            continue
-        network.reload()
-        config = network.attrs["IPAM"]["Config"][0]
-        hub_prefix = network.name.removesuffix("-workspaces")  # the firewall chain is named after it
-        remove_host_firewall(WorkspaceNetwork(network.name, config["Subnet"], config["Gateway"]), hub_prefix)
-        network.remove()
-    for volume in client.volumes.list(filters={"name": f"{prefix}-"}):
-        device = (volume.attrs.get("Options") or {}).get("device")
-        if device:  # a learner's disk (hub.storage: <disk_dir>/mnt/<user>/home) a crashed hub left mounted
-            from hub.storage import release_all
-
-            release_all(Path(device).parents[2])
-        try:
-            volume.remove(force=True)
-        except DockerException:
-            pass
 
 
 def built_image(client: object, name: str) -> str:

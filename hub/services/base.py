@@ -183,5 +183,9 @@ def run_service(name: str, build: Callable[[ServiceEnvironment], HTTPServer]) ->
     log_to_file(name)
     env = ServiceEnvironment.from_environ(name)
     build(env).listen(env.port, env.host)
-    logging.getLogger(f"truongso.{name}").info("%s listening on %s:%d%s", name, env.host, env.port, env.prefix)
-    IOLoop.current().start()
+    log = logging.getLogger(f"truongso.{name}")
+    log.info("%s listening on %s:%d%s", name, env.host, env.port, env.prefix)
+    try:
+        IOLoop.current().start()
+    except KeyboardInterrupt:  # the hub stops its services with SIGINT: an ordinary end, not a traceback in the log
+        log.info("%s stopped", name)

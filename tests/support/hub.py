@@ -97,6 +97,21 @@ class Hub:
             from hub.cli.down import stop_all
 
             stop_all(self.data_dir, workspaces=True, timeout=5)
+            self._remove_workspace_network()
+
+    def _remove_workspace_network(self) -> None:
+        """Each hub has its own bridge network and Docker's address pools hold about thirty: give it back."""
+        try:
+            settings = self.settings()
+        except (OSError, ValueError):
+            return  # the hub never got as far as writing its settings
+        if settings.get("spawner") not in ("docker", "swarm") or not settings.get("workspace_network"):
+            return
+        import docker
+
+        from support.docker_resources import remove_workspace_network
+
+        remove_workspace_network(docker.from_env(), settings["workspace_network"])
 
     def container_logs(self, tail: int = 60) -> str:
         """Logs of this hub's workspace containers (docker spawner), for failure reports."""

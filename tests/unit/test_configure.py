@@ -90,6 +90,21 @@ def test_idle_culler_service_has_only_the_scopes_it_needs(settings: HubSettings,
     assert "idle-culler" not in [s["name"] for s in c.JupyterHub.services]
 
 
+def test_every_process_the_hub_starts_is_marked_as_this_data_dirs_service(settings, secrets) -> None:
+    """`truongso down` and the hub's exit find services by these two variables (hub.processes); the idle culler,
+    a third-party package, once had neither and outlived its hubs."""
+    settings.idle_timeout_seconds = 600
+    c = Config()
+    apply_services(settings, secrets, c)
+    managed = [s for s in c.JupyterHub.services if "command" in s]
+    assert {"idle-culler", "portal", "exchange"} <= {s["name"] for s in managed}
+    for service in managed:
+        assert service["environment"]["TRUONGSO_DATA_DIR"] == str(settings.data_path), service["name"]
+        assert service["environment"]["TRUONGSO_SERVICE"] == service["name"]
+    apply_local_spawner(settings, c)
+    assert "TRUONGSO_SERVICE" not in c.Spawner.environment  # local workspaces outlive a hub stop: not services
+
+
 def test_apply_all_sets_databases_and_templates(settings: HubSettings, secrets: HubSecrets) -> None:
     c = Config()
     apply_all(settings, secrets, c)

@@ -35,6 +35,34 @@ def good_network(**changes: object) -> dict:
     return attrs
 
 
+class _EngineWithoutAddresses:
+    """An engine whose address pools are used up, as Docker says it (docker 20.10 / API 1.41)."""
+
+    class networks:  # the SDK's attribute name
+        @staticmethod
+        def get(name: str) -> None:
+            from docker.errors import NotFound
+
+            raise NotFound("network not found")
+
+        @staticmethod
+        def create(name: str, **kwargs: object) -> None:
+            from docker.errors import APIError
+
+            raise APIError(
+                "404 Client Error: Not Found",
+                explanation="could not find an available, non-overlapping IPv4 address pool among the defaults to "
+                "assign to the network",
+            )
+
+
+def test_no_address_pool_left_is_a_clear_error_with_the_way_out() -> None:
+    with pytest.raises(network.UserError) as raised:
+        network.ensure_workspace_network(_EngineWithoutAddresses(), "truongso-workspaces", "truongso")
+    assert "docker network prune" in raised.value.en and "docker network prune" in raised.value.vi
+    assert "hết dải địa chỉ" in raised.value.vi and "truongso-workspaces" in raised.value.en
+
+
 def test_chain_is_replaced_in_one_transaction_and_ends_refusing() -> None:
     chain = firewall_chain("truongso")
     text = firewall_restore_input(chain, firewall_rules(NET, chain, [8081, 8090]))

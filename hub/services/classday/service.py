@@ -237,4 +237,7 @@ async def run(settings: HubSettings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classday] %(message)s")
-    asyncio.run(run(load_service_settings()))
+    try:
+        asyncio.run(run(load_service_settings()))
+    except KeyboardInterrupt:  # the hub stops its services with SIGINT
+        log.info("class day stopped")
