@@ -10,6 +10,16 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 DATA_DIR ?= data
 
+# Inside an offline bundle (`truongso bundle`; scripts/offline-install.sh installs from it): pip, npm and the Debian
+# packages come from offline/, never from a registry.
+ifneq ($(wildcard offline/MANIFEST.json),)
+export PIP_NO_INDEX := 1
+export PIP_FIND_LINKS := $(CURDIR)/offline/wheels
+export npm_config_offline := true
+export npm_config_cache := $(CURDIR)/offline/npm-cache
+export TRUONGSO_OFFLINE_DIR := $(CURDIR)/offline
+endif
+
 .PHONY: run test test-fast setup oidc-provider system-deps system-deps-test docker-engine lint clean help
 
 help:

@@ -21,7 +21,24 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "Thiếu gói hệ thống / missing system packages: ${missing[*]} (cài bằng quyền root / install them as root)" >&2
   exit 1
 fi
-echo "Cài gói hệ thống / installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if [ -n "${TRUONGSO_OFFLINE_DIR:-}" ]; then
+  # An offline bundle (truongso bundle): its debs/ hold these packages and everything they depend on; install
+  # those this machine lacks or has older (a dependency may need the newer one: libssl3 for libssl-dev), with no
+  # index and no mirror. (The test list is not in a bundle: run only.)
+  debs=()
+  for deb in "$TRUONGSO_OFFLINE_DIR"/debs/*.deb; do
+    read -r pkg ver < <(dpkg-deb --show --showformat='${Package} ${Version}\n' "$deb")
+    have=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null || true)
+    if [[ "$have" == "install ok installed "* ]] && dpkg --compare-versions "${have##* }" ge "$ver"; then
+      continue
+    fi
+    debs+=("$deb")
+  done
+  echo "Cài gói hệ thống từ gói offline / installing system packages from the offline bundle: ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+  exit 0
+fi
+echo "Cài gói hệ thống / installing system packages: ${missing[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -24,6 +24,7 @@ VERBS = (
     "users",
     "classes",
     "images",
+    "bundle",
     "grade",
     "certificates",
     "report",

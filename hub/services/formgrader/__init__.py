@@ -91,8 +91,10 @@ def formgrader_service(settings: HubSettings, course_id: str) -> dict[str, Any]:
 
 
 def _reachable_by_others(path: Path) -> bool:
-    """Whether another user can get to `path` (every folder above it searchable by others)."""
-    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+    """Whether another user can get to `path` (every folder above it searchable by others). A folder not made yet
+    does not count: `up` asks before it makes the course folders (the firewall's ports), and the hub asks again
+    when it loads its configuration, after ensure_course_dirs made them."""
+    return all(parent.stat().st_mode & 0o001 for parent in path.parents if parent.exists())
 
 
 def runs_as_service_user(data_path: Path | None = None) -> bool:
