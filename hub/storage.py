@@ -327,10 +327,12 @@ def check_disk_support(disk_dir: Path) -> None:
             ensure_home_disk(probe, 0)
             (probe.home / "probe").write_bytes(b"ok")
         finally:
+            # clean up what the probe got as far as making, and never hide why it failed behind this clean-up
             release_home_disk(probe)
             probe.image.unlink(missing_ok=True)
-            if mounted_image(probe.mountpoint) is None:
-                probe.mountpoint.rmdir()
+            for folder in (probe.mountpoint, probe.mountpoint.with_name(probe.mountpoint.name + ".new")):
+                if folder.is_dir() and mounted_image(folder) is None:
+                    folder.rmdir()
             probe.image.with_name(probe.image.name + ".new").unlink(missing_ok=True)
     except (StorageError, OSError) as exc:
         text = exc.text if isinstance(exc, StorageError) else Text(str(exc), str(exc))

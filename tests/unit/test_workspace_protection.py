@@ -205,3 +205,23 @@ def test_save_on_a_full_disk_answers_507(workspace_modules: tuple, tmp_path: Pat
     with pytest.raises(web.HTTPError) as other:
         run_coroutine(manager.save(model, "denied.txt"))
     assert other.value.status_code == 500  # other errors are not dressed up as a full disk
+
+
+def test_a_machine_that_cannot_mount_learner_disks_is_told_why(tmp_path: Path, monkeypatch) -> None:
+    """The probe's own clean-up once hid the reason (FileNotFoundError on a mount point never made): found when
+    `make run` ran in a container without loop devices (tests/integration/test_offline_bundle.py)."""
+    from graders.text import Text
+    from hub import storage
+
+    def mount_fails(disk: storage.HomeDisk, size: int, legacy: object) -> None:
+        disk.mountpoint.with_name(disk.mountpoint.name + ".new").mkdir(parents=True)  # as _create does first
+        raise storage.StorageError(Text("không gắn được: không có thiết bị loop", "cannot mount: no loop device"))
+
+    monkeypatch.setattr(storage, "_tool", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(storage, "_create", mount_fails)
+    monkeypatch.setattr(storage, "mounted_image", lambda path: None)
+    with pytest.raises(network.UserError) as refused:
+        storage.check_disk_support(tmp_path)
+    assert "no loop device" in refused.value.en and "không có thiết bị loop" in refused.value.vi
+    assert 'workspace_disk_limit = "0"' in refused.value.en
+    assert list((tmp_path / "mnt").iterdir()) == []  # nothing of the probe left behind
