@@ -36,7 +36,7 @@ PROVIDER_SCRIPT = PACKAGE_DIR / "provider.mjs"
 LOCKFILE = PACKAGE_DIR / "package-lock.json"
 NODE_MODULES = PACKAGE_DIR / "node_modules"
 STAMP = NODE_MODULES / ".truongso-lock-sha256"
-START_TIMEOUT = 20.0
+START_TIMEOUT = 90.0  # node starts in ~1 s; a machine busy with hubs and builds once took over 20
 INSTALL_TIMEOUT = 300.0
 
 
