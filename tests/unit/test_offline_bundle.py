@@ -1,6 +1,6 @@
 """The offline bundle without an engine or a registry: the installer refuses a damaged, partial or padded bundle
 before installing anything, and the bundle's lists agree with what `make run` installs. The whole install on a
-machine with no network is tests/integration/test_offline_bundle.py."""
+machine with no network is tests/integration/test_offline_install.py."""
 
 from __future__ import annotations
 

@@ -209,7 +209,7 @@ def test_save_on_a_full_disk_answers_507(workspace_modules: tuple, tmp_path: Pat
 
 def test_a_machine_that_cannot_mount_learner_disks_is_told_why(tmp_path: Path, monkeypatch) -> None:
     """The probe's own clean-up once hid the reason (FileNotFoundError on a mount point never made): found when
-    `make run` ran in a container without loop devices (tests/integration/test_offline_bundle.py)."""
+    `make run` ran in a container without loop devices (tests/integration/test_offline_install.py)."""
     from graders.text import Text
     from hub import storage
 
