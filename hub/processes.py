@@ -48,7 +48,8 @@ def pid_file(path: Path) -> list[int]:
 def hub_pid(data_dir: Path) -> int | None:
     """The pid of a JupyterHub running on this data directory, if any."""
     for pid in pid_file(data_dir / "run" / "hub.pid"):
-        if "jupyterhub" in _cmdline(pid) and alive(pid):
+        command = _cmdline(pid)  # `-m hub.hubapp` (hub/hubapp.py), or `-m jupyterhub` from an older release
+        if ("hub.hubapp" in command or "jupyterhub" in command) and alive(pid):
             return pid
     return None
 

@@ -95,7 +95,7 @@ def print_accounts(settings: HubSettings, admin_password: str | None, demo: list
 
 def exec_hub(settings: HubSettings) -> int:
     os.chdir(settings.data_path)
-    argv = [sys.executable, "-m", "jupyterhub", "--config", str(HUB_CONFIG)]
+    argv = [sys.executable, "-m", "hub.hubapp", "--config", str(HUB_CONFIG)]  # JupyterHub, bounded clean-up
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)

@@ -1,0 +1,57 @@
+"""The hub process `truongso up` becomes: JupyterHub, with a clean-up that cannot hang.
+
+JupyterHub's clean-up stops managed services one at a time and only then the proxy. CI saw it stall for over a
+minute right after start (no service had been signalled yet), leaving the hub, its proxy and every service
+running until something killed them. Here the clean-up gets `cleanup_timeout` seconds; after that what is left of
+this data directory (services, the proxy) is ended as `truongso down` would, and the stalled services are named
+in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from jupyterhub import app
+from traitlets import Float
+
+from hub.processes import SERVICE_ENV, our_proxy_pid, processes_of, stop_processes
+
+
+class JupyterHub(app.JupyterHub):
+    """Named as its parent on purpose: traitlets names the log and its logging config after the class, so the
+    hub's log lines, `c.JupyterHub` settings and hub/configure.py's logging stay exactly JupyterHub's."""
+
+    cleanup_timeout = Float(30, help="Seconds JupyterHub's own clean-up may take before what is left is ended.").tag(
+        config=True
+    )
+
+    async def cleanup(self) -> None:
+        try:
+            await asyncio.wait_for(super().cleanup(), self.cleanup_timeout)
+        except TimeoutError:
+            data_dir = Path.cwd()  # `truongso up` runs the hub in its data directory
+            left = processes_of(data_dir, services_only=True)
+            self.log.error(
+                "JupyterHub's clean-up did not finish in %.0f s; ending what is left: services %s",
+                self.cleanup_timeout,
+                ", ".join(f"{service_name(pid)} ({pid})" for pid in left) or "none",
+            )
+            stop_processes([*left, *filter(None, [our_proxy_pid(data_dir)])])
+            if self.pid_file:
+                Path(self.pid_file).unlink(missing_ok=True)
+
+
+def service_name(pid: int) -> str:
+    import psutil
+
+    try:
+        return psutil.Process(pid).environ().get(SERVICE_ENV, "?")
+    except psutil.Error:
+        return "?"
+
+
+main = JupyterHub.launch_instance
+
+if __name__ == "__main__":
+    main()
