@@ -1,15 +1,17 @@
-"""The hub process `truongso up` becomes: JupyterHub, with a clean-up that cannot hang.
+"""The hub process `truongso up` becomes: JupyterHub, with services that hear SIGINT and a clean-up that cannot hang.
 
-JupyterHub's clean-up stops managed services one at a time and only then the proxy. CI saw it stall for over a
-minute right after start (no service had been signalled yet), leaving the hub, its proxy and every service
-running until something killed them. Here the clean-up gets `cleanup_timeout` seconds; after that what is left of
-this data directory (services, the proxy) is ended as `truongso down` would, and the stalled services are named
-in the log.
+JupyterHub stops each managed service with SIGINT, waits 10 s, then SIGTERM, one service at a time. A hub started
+as a background job of a script (`truongso up &`, CI runners) inherits SIGINT *ignored*, and so did every service
+it started: each stop then waited its full 10 s, seven services took over a minute, and whatever ended the hub
+meanwhile left services running. `main` gives SIGINT its default handling back before anything starts, so
+services inherit a SIGINT that works. And the clean-up gets `cleanup_timeout` seconds; after that what is left of
+this data directory (services, the proxy) is ended as `truongso down` would, the stalled services named in the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 from jupyterhub import app
@@ -51,7 +53,11 @@ def service_name(pid: int) -> str:
         return "?"
 
 
-main = JupyterHub.launch_instance
+def main() -> None:
+    # SIG_IGN survives exec and is passed on to every child; a handler is not (children start with the default)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    JupyterHub.launch_instance()
+
 
 if __name__ == "__main__":
     main()

@@ -147,6 +147,7 @@ def start_hub(
     port: int | None = None,
     timeout: float = 180,
     scheme: str = "http",
+    sigint_ignored: bool = False,
 ) -> Hub:
     # timeout: a hub starts its services one after the other; on a saturated machine that takes minutes
     if os.environ.get("TRUONGSO_TEST_FAST"):
@@ -161,6 +162,8 @@ def start_hub(
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
         start_new_session=True,
+        # as a script's background job (`truongso up &`) starts it: SIGINT ignored, and inherited by what it starts
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )
     hub = Hub(data_dir, port, process, log_path, scheme=scheme)
     try:
