@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from graders.text import UserError
 from hub.offline.debian import download_debs
+from images.wheels import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKSUMS = "SHA256SUMS"
@@ -73,7 +73,7 @@ def write_bundle(
         progress(f"Ghi / writing {output}")
         with tarfile.open(partial, "w") as tar:
             tar.add(root, arcname=top)
-        digest = file_sha256(partial)
+        digest = sha256_file(partial)
         os.replace(partial, output)
     except OSError as exc:
         raise UserError(
@@ -220,16 +220,8 @@ def write_manifest(root: Path, version: str, parts: dict[str, int], images: list
 
 def write_checksums(root: Path) -> None:
     """SHA256SUMS in `sha256sum` format over every file below `root` (the installer checks it with coreutils)."""
-    lines = [f"{file_sha256(path)}  {path.relative_to(root).as_posix()}" for path in sorted(_files(root))]
+    lines = [f"{sha256_file(path)}  {path.relative_to(root).as_posix()}" for path in sorted(_files(root))]
     (root / CHECKSUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(root: Path) -> Iterator[Path]:
