@@ -7,8 +7,10 @@ release (Debian 12) and architecture as the school's.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from graders.text import UserError
@@ -37,16 +39,21 @@ def download_debs(target: Path, packages: tuple[str, ...] = RUN_PACKAGES) -> lis
             "apt-get (Debian 12) is needed to download the bundle's Debian packages",
         )
     (target / "partial").mkdir(parents=True, exist_ok=True)
-    empty_status = target / "partial" / "status"
-    empty_status.write_text("")
-    command = [
-        apt_get, "install", "--download-only", "--no-install-recommends", "--yes", "--quiet", "--quiet",
-        f"-o=Dir::Cache::archives={target}",
-        f"-o=Dir::State::status={empty_status}",  # as if nothing were installed: the whole closure
-        "-o=Debug::NoLocking=1",  # reads only; never touches this machine's dpkg database
-        *packages,
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    with tempfile.TemporaryDirectory() as scratch:
+        empty_status = Path(scratch) / "status"
+        empty_status.write_text("")
+        command = [
+            apt_get, "install", "--download-only", "--no-install-recommends", "--yes", "--quiet", "--quiet",
+            f"-o=Dir::Cache::archives={target}",
+            f"-o=Dir::State::status={empty_status}",  # as if nothing were installed: the whole closure
+            "-o=Debug::NoLocking=1",  # reads only; never touches this machine's dpkg database
+            *packages,
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+        if result.returncode != 0 and os.geteuid() == 0:
+            # apt's index may be missing or older than the mirror (superseded packages): refresh it once, retry
+            subprocess.run([apt_get, "update", "--quiet", "--quiet"], capture_output=True, timeout=900)
+            result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     shutil.rmtree(target / "partial", ignore_errors=True)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["?"])[-1]
