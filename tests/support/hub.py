@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,9 +26,10 @@ ACCOUNT_LINE = re.compile(r"^\s+(\S+)\s+(\S{4}-\S{4}-\S{4})\s+(learner|instructo
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the ephemeral range, as the hub picks its own (an outgoing connection cannot take it)."""
+    from hub.startup.ports import free_port as pick
+
+    return pick("127.0.0.1")
 
 
 def truongso(*args: str, env: dict | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
