@@ -17,7 +17,7 @@ from pathlib import Path
 from jupyterhub import app
 from traitlets import Float
 
-from hub.processes import SERVICE_ENV, our_proxy_pid, processes_of, stop_processes
+from hub.processes import SERVICE_ENV, our_proxy_pid, processes_of, stop_processes, stop_services_left_behind
 
 
 class JupyterHub(app.JupyterHub):
@@ -29,10 +29,10 @@ class JupyterHub(app.JupyterHub):
     )
 
     async def cleanup(self) -> None:
+        data_dir = Path.cwd()  # `truongso up` runs the hub in its data directory
         try:
             await asyncio.wait_for(super().cleanup(), self.cleanup_timeout)
         except TimeoutError:
-            data_dir = Path.cwd()  # `truongso up` runs the hub in its data directory
             left = processes_of(data_dir, services_only=True)
             self.log.error(
                 "JupyterHub's clean-up did not finish in %.0f s; ending what is left: services %s",
@@ -42,6 +42,8 @@ class JupyterHub(app.JupyterHub):
             stop_processes([*left, *filter(None, [our_proxy_pid(data_dir)])])
             if self.pid_file:
                 Path(self.pid_file).unlink(missing_ok=True)
+        finally:  # a clean-up that stopped early (timed out or raised) leaves no service behind
+            stop_services_left_behind(data_dir)
 
 
 def service_name(pid: int) -> str:

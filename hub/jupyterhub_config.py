@@ -4,18 +4,15 @@
 `run/settings.json` there. Files in `<data_dir>/jupyterhub_config.d/*.py` are loaded last (escape hatch).
 """
 
-import atexit
 from pathlib import Path
 
 from hub.configure import apply_all
 from hub.keys import HubSecrets
-from hub.processes import stop_services_left_behind
 from hub.settings import HubSettings
 
 c = get_config()  # noqa: F821
 settings = HubSettings.from_run_file(Path.cwd())
 apply_all(settings, HubSecrets.ensure(settings.data_path), c)
-atexit.register(stop_services_left_behind, settings.data_path)  # what the hub's own clean-up could not stop
 
 for extra in sorted((settings.data_path / "jupyterhub_config.d").glob("*.py")):
     load_subconfig(str(extra))  # noqa: F821

@@ -33,8 +33,8 @@ def processes_of(data_dir: Path, services_only: bool = False) -> list[int]:
 
 
 def stop_services_left_behind(data_dir: Path) -> None:
-    """At the hub's exit: end the services its own clean-up did not (it stops them one by one and gives up on the
-    rest when one fails; seen in CI as an idle culler outliving its hub). Workspaces are not services: they stay."""
+    """At the end of the hub's clean-up (hub/hubapp.py): end the services it did not (JupyterHub stops them one by
+    one and gives up on the rest when one stop fails or times out). Workspaces are not services: they stay."""
     stop_processes(processes_of(data_dir, services_only=True))
 
 
